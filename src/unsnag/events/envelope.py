@@ -1,0 +1,133 @@
+"""The CloudEvents 1.0 envelope and the canonical :class:`Event` the core works on.
+
+:func:`parse_event` is the single gate every inbound adapter goes through: it returns an
+:class:`Event` or raises :class:`~unsnag.errors.ContractViolation` naming the field and
+what was wrong with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from unsnag.errors import ContractViolation
+from unsnag.events.catalog import CATALOG, SOURCE_SYSTEMS, Payload
+from unsnag.events.types import Id, Instant, Text
+
+
+class CloudEvent(BaseModel):
+    """The envelope in structured JSON mode. Extension attributes are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: Id
+    source: Id
+    type: Id
+    time: Instant
+    subject: Text | None = None
+    datacontenttype: Text | None = None
+    dataschema: Text | None = None
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A validated business event.
+
+    ``data`` is the typed payload for a catalog type, or the plain dict for a type the
+    catalog does not know. ``raw`` is the envelope exactly as received (a dict), which
+    the event log stores and policy rules read.
+    """
+
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str | None
+    data: Any
+    raw: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The identity of an event: the same (source, id) delivered twice is one event."""
+        return (self.source, self.id)
+
+    @property
+    def system(self) -> str:
+        """The system part of ``source``: ``wms`` for ``wms/dc-east``."""
+        return self.source.split("/", 1)[0]
+
+    @property
+    def known(self) -> bool:
+        return isinstance(self.data, Payload)
+
+
+def _describe(error: Any, prefix: str) -> tuple[str, str]:
+    loc = ".".join(str(part) for part in error["loc"])
+    field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "event"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] not in ("missing", "value_error") and "input" in error:
+        shown = repr(error["input"])
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return field, message
+
+
+def _violation(exc: ValidationError, prefix: str) -> ContractViolation:
+    described = [_describe(err, prefix) for err in exc.errors()]
+    reason = "; ".join(f"{field}: {msg}" for field, msg in described)
+    return ContractViolation(reason, described[0][0])
+
+
+def parse_event(raw: Any, extra_systems: frozenset[str] = frozenset()) -> Event:
+    """Validate one structured-mode CloudEvent (a dict) against the contract."""
+    if not isinstance(raw, dict):
+        raise ContractViolation(f"a CloudEvent is a JSON object, got {type(raw).__name__}")
+    try:
+        envelope = CloudEvent.model_validate(raw)
+    except ValidationError as exc:
+        raise _violation(exc, "") from None
+    system = envelope.source.split("/", 1)[0]
+    if system not in SOURCE_SYSTEMS and system not in extra_systems:
+        raise ContractViolation(
+            f"unknown source system {system!r}; expected one of "
+            f"{', '.join(sorted(SOURCE_SYSTEMS | extra_systems))} or one the policy declares",
+            "source",
+        )
+    model = CATALOG.get(envelope.type)
+    if model is None:
+        data = envelope.data
+    else:
+        if envelope.datacontenttype and "json" not in envelope.datacontenttype:
+            raise ContractViolation(
+                f"data of {envelope.type} must be JSON, not {envelope.datacontenttype}",
+                "datacontenttype",
+            )
+        if not isinstance(envelope.data, dict):
+            raise ContractViolation(f"{envelope.type} needs a JSON object as data", "data")
+        try:
+            data = model.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise _violation(exc, "data.") from None
+    return Event(
+        id=envelope.id,
+        source=envelope.source,
+        type=envelope.type,
+        time=envelope.time,
+        subject=envelope.subject,
+        data=data,
+        raw=raw,
+    )
+
+
+def parse_line(line: str | bytes, extra_systems: frozenset[str] = frozenset()) -> Event:
+    """Parse one line of JSON Lines into an :class:`Event`."""
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ContractViolation(f"not JSON: {exc}") from None
+    return parse_event(raw, extra_systems)

@@ -1,0 +1,72 @@
+"""Field types shared by the payload models of the catalog.
+
+They are strict where the contract is (a number is a JSON number, never text) and
+forgiving where real systems differ harmlessly (an id may arrive as ``2`` or ``"2"``;
+a date may be a calendar date or an RFC 3339 instant).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
+
+
+def _id_text(value: Any) -> Any:
+    """Ids are text; integer ids from older systems are accepted as their decimal text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def parse_instant(value: Any) -> datetime:
+    """Parse an RFC 3339 instant or an ISO calendar date into an aware UTC datetime.
+
+    A bare date means "by the end of that day": ``2026-05-06`` is ``2026-05-06T23:59:59Z``.
+    A naive timestamp is taken as UTC.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"not an RFC 3339 date or instant: {value!r}") from None
+            return datetime.combine(day, time(23, 59, 59), UTC)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an RFC 3339 date or instant: {value!r}") from None
+    else:
+        raise ValueError(f"expected an RFC 3339 date or instant, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    if parsed.utcoffset() != timedelta(0):
+        return parsed.astimezone(UTC)
+    return parsed
+
+
+Id = Annotated[str, BeforeValidator(_id_text), Strict(), AfterValidator(_non_blank)]
+"""A business key: non-blank text (integers accepted and turned into text)."""
+
+Text = Annotated[str, Strict()]
+Number = Annotated[float, Strict()]
+"""A JSON number (integers accepted); text is refused even when it looks numeric."""
+
+Quantity = Annotated[float, Strict(), Field(ge=0)]
+Money = Annotated[float, Strict()]
+Instant = Annotated[datetime, BeforeValidator(parse_instant)]
+"""An aware UTC datetime from an RFC 3339 instant or an ISO date (end of that day)."""
