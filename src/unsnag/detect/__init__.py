@@ -1,0 +1,1 @@
+"""Detection: built-in stateful detectors and policy rules (CEL) that turn events into signals."""
