@@ -66,7 +66,7 @@ def raw(
     }
     subject = subject or data.get("order_id")
     if subject:
-        envelope["subject"] = subject
+        envelope["subject"] = str(subject)
     return envelope
 
 

@@ -35,7 +35,8 @@ class ContractViolation(UnsnagError):
     def __init__(self, reason: str, field: str | None = None) -> None:
         self.reason = reason
         self.field = field
-        super().__init__(f"{field}: {reason}" if field else reason)
+        prefixed = field is None or reason.startswith(f"{field}:")
+        super().__init__(reason if prefixed else f"{field}: {reason}")
 
 
 class PolicyError(UnsnagError):

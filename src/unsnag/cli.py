@@ -1,0 +1,231 @@
+"""The `unsnag` command. Thin: parse, call one service function, render."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from unsnag.errors import UnsnagError
+from unsnag.policy import Policy, json_schema, load_policy
+
+app = typer.Typer(
+    name="unsnag",
+    help="Exception control tower for distribution order-to-cash.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Check and publish the policy.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+console = Console()
+err = Console(stderr=True)
+
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="Policy YAML (default: the shipped policy).")
+]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except UnsnagError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the bytes of ``path`` on a terminal; nothing otherwise."""
+    if not console.is_terminal or path.suffix == ".gz":
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=path.stat().st_size)
+        pending = 0
+
+        def advance(size: int) -> None:
+            nonlocal pending
+            pending += size
+            if pending >= 1 << 20:
+                progress.advance(task, pending)
+                pending = 0
+
+        yield advance
+
+
+def _policy(path: Path | None, settings_path: str | None = None) -> Policy:
+    return load_policy(path or settings_path)
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        fail(f"{path}: no such file")
+
+
+def cases_table(cases: list[dict[str, Any]], title: str, limit: int = 20) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold", expand=True)
+    for name in ("prio", "id", "type", "status", "subject", "team", "due (UTC)"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "prio" else "left")
+    table.add_column("summary", ratio=1, overflow="ellipsis", no_wrap=True)
+    for case in cases[:limit]:
+        table.add_row(
+            f"{case['priority']:.1f}",
+            case["id"],
+            case["type"],
+            case["status"],
+            case["subject"],
+            case["owner_team"],
+            (case.get("due_at") or "")[5:16].replace("T", " "),
+            case.get("summary") or "",
+        )
+    return table
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="JSON Lines (or .jsonl.gz) or a JSON array.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the results.")],
+    policy: PolicyOpt = None,
+    top: Annotated[int, typer.Option(help="Cases to show.")] = 15,
+) -> None:
+    """Run a file of events through the engine in memory; write cases, dead letters, summary."""
+    from unsnag.replay import run_replay, write_results
+
+    _require_file(path)
+    with friendly_errors():
+        loaded = _policy(policy)
+        with file_progress(path, "replaying") as on_bytes:
+            result = run_replay(path, loaded, on_bytes)
+        summary = write_results(result, out, str(path))
+    ranked = sorted(
+        (c.to_dict() for c in result.engine.cases() if c.is_open),
+        key=lambda c: (-c["priority"], c["opened_at"], c["id"]),
+    )
+    if ranked:
+        console.print(cases_table(ranked, f"Open cases, highest priority first ({len(ranked)})", top))
+    console.print(
+        f"[bold]{summary['accepted']:,}[/] accepted, [bold]{summary['refused']:,}[/] refused, "
+        f"[bold]{summary['duplicates_ignored']:,}[/] duplicates ignored, "
+        f"[bold]{summary['cases']:,}[/] cases "
+        f"({', '.join(f'{k} {v}' for k, v in summary['cases_by_status'].items()) or 'none'}) "
+        f"at {summary['events_per_second'] or 0:,} events/s -> {out}/",
+        highlight=False,
+    )
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="JSON Lines (or .jsonl.gz) or a JSON array.")],
+    policy: PolicyOpt = None,
+) -> None:
+    """Append a file of events to the event log (idempotently) and update the cases there."""
+    from unsnag.inputs import parse_items, read_items
+    from unsnag.service import ingest as run_ingest
+    from unsnag.settings import load_settings
+    from unsnag.store import open_store
+
+    _require_file(path)
+    with friendly_errors():
+        settings = load_settings()
+        loaded = _policy(policy, settings.policy_path)
+        with open_store(settings.database_url) as store, file_progress(path, "ingesting") as cb:
+            items = parse_items(read_items(path, cb), frozenset(loaded.systems))
+            report = run_ingest(store, loaded, items)
+    console.print(
+        f"[bold]{report.accepted:,}[/] accepted, [bold]{report.refused:,}[/] refused "
+        f"(dead letters), [bold]{report.duplicates:,}[/] duplicates ignored, "
+        f"{report.cases_changed:,} cases changed"
+        + (f" (engine rebuilt from {report.rebuilt_from:,} logged events)"
+           if report.rebuilt_from else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def cases(
+    type_: Annotated[str | None, typer.Option("--type", help="Case type, e.g. pick.short")] = None,
+    team: Annotated[str | None, typer.Option(help="Owner team.")] = None,
+    status: Annotated[str | None, typer.Option(help="open, in_progress, resolved, cancelled")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON case per line.")] = False,
+) -> None:
+    """List the cases in the store, highest priority first."""
+    import orjson
+
+    from unsnag.settings import load_settings
+    from unsnag.store import open_store
+
+    with friendly_errors():
+        settings = load_settings()
+        with open_store(settings.database_url) as store:
+            rows = store.list_cases(type=type_, team=team, status=status, limit=limit)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        return
+    console.print(cases_table(rows, f"Cases ({len(rows)} shown)", limit))
+
+
+@policy_app.command("check")
+def policy_check(path: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+    """Validate a policy file: shape, references, and every CEL expression."""
+    with friendly_errors():
+        loaded = load_policy(path)
+    console.print(
+        f"[green]ok[/] {path}: policy version {loaded.version!r}, "
+        f"{len(loaded.types)} case types, {len(loaded.rules)} rules "
+        f"({sum(r.enabled for r in loaded.rules)} enabled)",
+        highlight=False,
+    )
+
+
+@policy_app.command("schema")
+def policy_schema(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of policy files."""
+    text = json_schema()
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text + "\n", "utf-8")
+        console.print(f"wrote {out}")
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the default policy shipped with unsnag (a starting point for your own)."""
+    from importlib import resources
+
+    sys.stdout.write(resources.files("unsnag.policy").joinpath("default.yaml").read_text("utf-8"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,97 @@
+"""Reading event files: JSON Lines (optionally gzipped) or one JSON array.
+
+Every input item comes out with where it came from and its raw text, so a refused item
+can be dead-lettered exactly as it arrived. Parsing never stops at a bad item.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from unsnag.errors import ContractViolation
+from unsnag.events import Event, parse_event
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An input item that broke the contract: where, why, and the raw text."""
+
+    origin: str
+    reason: str
+    field: str | None
+    raw: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin, "reason": self.reason, "field": self.field, "raw": self.raw}
+
+
+Item = tuple[str, bytes, Any]  # (origin, raw bytes, decoded JSON or a ContractViolation)
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _is_array(path: Path) -> bool:
+    with _open(path) as handle:
+        head = handle.read(4096).lstrip()
+    return head.startswith(b"[")
+
+
+def _decode(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return ContractViolation(f"not JSON: {exc}")
+
+
+def _array_items(path: Path) -> Iterator[Item]:
+    with _open(path) as handle:
+        text = handle.read()
+    decoded = _decode(text)
+    if isinstance(decoded, ContractViolation) or not isinstance(decoded, list):
+        reason = decoded if isinstance(decoded, ContractViolation) else None
+        yield f"{path}", text, reason or ContractViolation("expected a JSON array of events")
+        return
+    for index, item in enumerate(decoded):
+        yield f"{path}[{index}]", orjson.dumps(item), item
+
+
+def _line_items(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Item]:
+    with _open(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if on_bytes is not None:
+                on_bytes(len(line))
+            stripped = line.strip()
+            if stripped:
+                yield f"{path}:{number}", stripped, _decode(stripped)
+
+
+def read_items(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[Item]:
+    """Yield every item of a JSON Lines file or a JSON array file."""
+    if _is_array(path):
+        yield from _array_items(path)
+    else:
+        yield from _line_items(path, on_bytes)
+
+
+def parse_items(
+    items: Iterator[Item], extra_systems: frozenset[str] = frozenset()
+) -> Iterator[Event | Refused]:
+    """Validate items against the contract; refused ones carry their raw text."""
+    for origin, raw, decoded in items:
+        if isinstance(decoded, ContractViolation):
+            yield Refused(origin, decoded.reason, decoded.field, raw.decode("utf-8", "replace"))
+            continue
+        try:
+            yield parse_event(decoded, extra_systems)
+        except ContractViolation as exc:
+            yield Refused(origin, exc.reason, exc.field, raw.decode("utf-8", "replace"))

@@ -1,0 +1,117 @@
+"""Service layer: ingest into the store and keep the cases there up to date.
+
+The event log is the truth. The engine's memory is a checkpoint of it: when the
+checkpoint is missing, stale (it does not end at the log's last event) or from another
+policy version, the engine is rebuilt by replaying the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from unsnag.engine import Engine
+from unsnag.events import Event, parse_event
+from unsnag.inputs import Refused
+from unsnag.policy import Policy
+from unsnag.store import DeadLetter, StorePort
+
+CHECKPOINT = "engine"
+BATCH = 2000
+
+
+@dataclass(slots=True)
+class IngestReport:
+    accepted: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    cases_changed: int = 0
+    rebuilt_from: int | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates_ignored": self.duplicates,
+            "refused": self.refused,
+            "cases_changed": self.cases_changed,
+            "rebuilt_from_log": self.rebuilt_from,
+        }
+
+
+def _batched(items: Iterable[Event | Refused], size: int) -> Iterator[list[Event | Refused]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def load_engine(store: StorePort, policy: Policy) -> tuple[Engine, int | None]:
+    """The engine as of the log's end: from the checkpoint, or rebuilt from the log."""
+    last = store.last_seq()
+    saved = store.load_checkpoint(CHECKPOINT)
+    if saved is not None:
+        seq, version, blob = saved
+        if seq == last and version == policy.version:
+            try:
+                return Engine.restore(policy, blob), None
+            except Exception:  # an unreadable checkpoint is rebuilt, never trusted
+                pass
+    engine = Engine(policy)
+    extra = frozenset(policy.systems)
+    count = 0
+    for _, raw in store.iter_events():
+        engine.step(parse_event(raw, extra))
+        count += 1
+    engine.advance()
+    engine.changed_cases()  # everything is re-upserted below on rebuild
+    store.upsert_cases([case.to_dict() for case in engine.cases()])
+    return engine, count
+
+
+def ingest(
+    store: StorePort,
+    policy: Policy,
+    items: Iterable[Event | Refused],
+    on_batch: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Append events to the log (idempotently), dead-letter refusals, update cases."""
+    engine, rebuilt = load_engine(store, policy)
+    report = IngestReport(rebuilt_from=rebuilt)
+    for batch in _batched(items, BATCH):
+        _ingest_batch(store, engine, batch, report)
+        if on_batch is not None:
+            on_batch(len(batch))
+    engine.advance()
+    _flush_cases(store, engine, report)
+    store.save_checkpoint(CHECKPOINT, store.last_seq(), policy.version, engine.snapshot())
+    return report
+
+
+def _ingest_batch(
+    store: StorePort, engine: Engine, batch: list[Event | Refused], report: IngestReport
+) -> None:
+    events = [item for item in batch if isinstance(item, Event)]
+    refused = [item for item in batch if isinstance(item, Refused)]
+    if refused:
+        now = datetime.now(UTC)
+        store.add_dead_letters(
+            [DeadLetter(r.raw, r.reason, r.field, r.origin, now) for r in refused]
+        )
+        report.refused += len(refused)
+    for event, is_new in zip(events, store.append_events(events), strict=True):
+        if is_new and engine.step(event):
+            report.accepted += 1
+        else:
+            report.duplicates += 1
+    engine.advance()
+    _flush_cases(store, engine, report)
+
+
+def _flush_cases(store: StorePort, engine: Engine, report: IngestReport) -> None:
+    changed = engine.changed_cases()
+    if changed:
+        store.upsert_cases([case.to_dict() for case in changed])
+        report.cases_changed += len(changed)
