@@ -63,6 +63,7 @@ class Case:
     boost: float = 1.0
     boost_reason: str | None = None
     timeline: list[tuple[datetime, str, str]] = field(default_factory=list)
+    reasons: set[str] = field(default_factory=set)
 
     @property
     def is_open(self) -> bool:
@@ -96,6 +97,7 @@ class Case:
             "updated_at": iso(self.updated_at),
             "closed_at": iso(self.closed_at),
             "resolution": self.resolution,
+            "open_reasons": sorted(self.reasons) if self.is_open else [],
             "timeline": [
                 {"at": iso(at), "what": what, "note": note} for at, what, note in self.timeline
             ],
@@ -143,6 +145,7 @@ class CaseDesk:
             if sig.time > (case.updated_at or case.opened_at):
                 case.updated_at = sig.time
         case.signals += 1
+        case.reasons.add(sig.rule)
         for name, value in sig.refs:
             case.refs.setdefault(name, set()).add(value)
         self._rescore(case, state)
@@ -196,7 +199,15 @@ class CaseDesk:
         open_id = self.open_by_key.get((clear.case_type, clear.key))
         if open_id is None:
             return None
-        return self.close(self.cases[open_id], clear.time, clear.status, clear.reason)
+        case = self.cases[open_id]
+        if clear.rule is not None:
+            if clear.rule not in case.reasons:
+                return None
+            case.reasons.discard(clear.rule)
+            if case.reasons:  # another rule still sees the problem
+                self.dirty.add(case.id)
+                return case
+        return self.close(case, clear.time, clear.status, clear.reason)
 
     def close(self, case: Case, when: datetime, status: str, reason: str) -> Case:
         when = max(when, case.opened_at)

@@ -52,11 +52,18 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class Clear:
+    """The problem ``rule`` saw is gone.
+
+    A case can be kept open by several rules (a detector and a policy rule about the same
+    order); it closes when the last of them clears. ``rule=None`` closes it outright.
+    """
+
     case_type: str
     key: str
     time: datetime
     reason: str
     status: Literal["resolved", "cancelled"] = "resolved"
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -99,6 +106,7 @@ class Detector:
         return Signal(self.case_type, key, subject, time, self.rule, **kwargs)
 
     def clear(self, key: str, time: datetime, reason: str, **kwargs: Any) -> Clear:
+        kwargs.setdefault("rule", self.rule)
         return Clear(self.case_type, key, time, reason, **kwargs)
 
     def timer(self, at: datetime, key: str, *data: Any) -> Timer:

@@ -62,7 +62,9 @@ class CelRule(Detector):
         key = self._problem_key(event, context)
         if event.type in self._resolves_on and self._resolve is not None:
             if self._truthy(self._resolve, context, event):
-                yield Clear(self.case_type, key, event.time, f"rule {self.rule}: resolved")
+                yield Clear(
+                    self.case_type, key, event.time, f"rule {self.rule}: resolved", rule=self.rule
+                )
         if event.type in self._opens_on and self._truthy(self._when, context, event):
             yield self._signal(event, state, key)
 
