@@ -147,11 +147,20 @@ class ReturnsCfg(Toggle):
 
 class InvoiceHoldCfg(Toggle):
     invoice_within_hours: float = Field(48, gt=0, description="From shipment delivery.")
+    balance_tolerance: float = Field(
+        0.01, ge=0, description="A disputed invoice with at most this balance is settled."
+    )
 
 
 class CashCfg(Toggle):
     amount_tolerance: float = Field(0.01, ge=0, description="Match slack in currency units.")
     short_pay_tolerance: float = Field(1.0, ge=0, description="Short-pays up to this are noise.")
+    min_reference_digits: int = Field(
+        4,
+        ge=1,
+        description="A bare number in a remittance with fewer digits matches an invoice "
+        "by its digits only when the amount matches too.",
+    )
 
 
 class OverdueCfg(Toggle):

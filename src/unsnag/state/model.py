@@ -247,6 +247,7 @@ class State:
     invoices_by_customer: dict[str, list[str]] = field(default_factory=dict)
     remittances: dict[str, Remittance] = field(default_factory=dict)
     returns: dict[str, Return] = field(default_factory=dict)
+    returns_by_order: dict[str, list[str]] = field(default_factory=dict)
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     integrations: dict[str, Integration] = field(default_factory=dict)
 

@@ -374,8 +374,9 @@ def _credit_memo(state: State, ev: Event) -> None:
     if invoice is None:
         return
     invoice.credits.append((ev.time, d.amount if d.amount is not None else 0.0))
-    for rma in state.returns.values():
-        if rma.order_id == invoice.order_id and rma.credited_at is None:
+    for rma_id in state.returns_by_order.get(invoice.order_id, ()):
+        rma = state.returns[rma_id]
+        if rma.credited_at is None:
             rma.credited_at = ev.time
 
 
@@ -393,6 +394,9 @@ def _return_requested(state: State, ev: Event) -> None:
         value=value,
         reasons=tuple(sorted({ln.reason for ln in d.lines if ln.reason})),
     )
+    rmas = state.returns_by_order.setdefault(d.order_id, [])
+    if d.rma_id not in rmas:
+        rmas.append(d.rma_id)
 
 
 def _return_received(state: State, ev: Event) -> None:

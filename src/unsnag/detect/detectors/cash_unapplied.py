@@ -1,0 +1,281 @@
+"""cash.unapplied — a remittance cannot be matched to open invoices, or it short-pays.
+
+On ``remittance.received`` the payer's references are parsed (see ``_remittance_refs``:
+``INV-1234``, ``Inv# 1234``, ``INV1234/SO99``, ``inv 1234, 1235``, order and PO numbers)
+and matched to the customer's open invoices (without a ``customer_id``: to any open
+invoice, by reference only). The case, keyed and subjected by ``remittance_id``, opens
+when:
+
+- nothing matches (root_cause ``no_match``; at risk: the whole amount);
+- the matched invoices' open balances exceed amount + declared deductions by more than
+  ``detectors.cash_unapplied.short_pay_tolerance`` (``short_pay``, or ``deduction`` when
+  deductions were declared, their reasons in the summary; at risk: the short amount);
+- the amount + deductions exceed the balances by more than ``amount_tolerance``
+  (``over_pay``; at risk: the excess).
+
+Look-alikes it deliberately ignores: references written any which way (``Inv# 1234``,
+``INV1234/SO99``) whose matched balances equal amount + deductions; a remittance
+without a usable reference that equals exactly one open invoice of its customer (applied
+by amount); a short-pay within ``short_pay_tolerance``. A reference must point at one
+open invoice (or one order's), and a bare short number (``99``) only matches an invoice
+by its digits when the amount matches too.
+Resolved when ``payment.applied`` events carrying the ``remittance_id`` add up to the
+amount, or — for a short-pay — when credit memos (or other payments) settle the matched
+invoices down to what the remittance still has to apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from unsnag.detect.base import Detector, Impact, Output
+from unsnag.detect.detectors._remittance_refs import Candidate, core, match, normalise, parse
+from unsnag.events import Event
+from unsnag.policy.model import Policy
+from unsnag.state.model import Invoice, State
+
+OPEN_BALANCE = 0.005  # as State.open_invoices_of
+
+# what is wrong with a remittance: matched invoices, customer, root cause, at risk, summary
+Problem = tuple[tuple[str, ...], str | None, str, float, str]
+
+
+class CashUnapplied(Detector):
+    rule = "cash-unapplied"
+    case_type = "cash.unapplied"
+    events = frozenset(
+        {"invoice.issued", "remittance.received", "payment.applied", "credit_memo.issued"}
+    )
+    config_name = "cash_unapplied"
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__(policy)
+        # normalised id / digits core of an open invoice, its order or its PO -> invoice ids
+        self.memory["by_norm"] = {}
+        self.memory["by_core"] = {}
+        # customer id -> {open invoice id: the normalised ids it is indexed under}
+        self.memory["open_of"] = {}
+        self.memory["seen"] = {}  # remittance id -> True once evaluated
+        self.memory["open"] = {}  # remittance id -> matched invoice ids, while a case is open
+        self.memory["by_invoice"] = {}  # invoice id -> remittance ids with an open case
+
+    def observe(self, event: Event, state: State) -> Iterable[Output]:
+        d = event.data
+        if event.type == "remittance.received":
+            yield from self._received(event, state)
+            return
+        if d.invoice_id:
+            self._track_open(state, d.invoice_id)
+        if event.type == "payment.applied":
+            rids = {d.remittance_id} if d.remittance_id else set()
+            rids.update(self.memory["by_invoice"].get(d.invoice_id, ()))
+            for rid in sorted(rids):
+                yield from self._check_settled(rid, event, state)
+        elif d.invoice_id:  # credit_memo.issued
+            for rid in sorted(self.memory["by_invoice"].get(d.invoice_id, ())):
+                yield from self._check_settled(rid, event, state)
+
+    # --- indexes: invoices by their ids' forms, and each customer's open invoices ------
+
+    def _track_open(self, state: State, invoice_id: str) -> None:
+        """Keep an open invoice in the indexes, and a settled one out of them."""
+        invoice = state.invoices.get(invoice_id)
+        if invoice is None:
+            return
+        open_of: dict[str, dict[str, list[str]]] = self.memory["open_of"]
+        mine = open_of.get(invoice.customer_id, {})
+        is_open = invoice.balance() > OPEN_BALANCE
+        if is_open == (invoice_id in mine):
+            return
+        if is_open:
+            order = state.orders.get(invoice.order_id)
+            texts = [invoice.invoice_id, invoice.order_id]
+            if order is not None and order.po_number:
+                texts.append(order.po_number)
+            keys = sorted({normalise(text) for text in texts} - {""})
+            open_of.setdefault(invoice.customer_id, {})[invoice_id] = keys
+        else:
+            keys = mine.pop(invoice_id)
+            if not mine:
+                del open_of[invoice.customer_id]
+        by_norm: dict[str, list[str]] = self.memory["by_norm"]
+        by_core: dict[str, list[str]] = self.memory["by_core"]
+        for norm in keys:
+            for index, key in ((by_norm, norm), (by_core, core(norm))):
+                if not key:
+                    continue
+                if is_open:
+                    bucket = index.setdefault(key, [])
+                    if invoice_id not in bucket:
+                        bucket.append(invoice_id)
+                else:
+                    _discard(index, key, invoice_id)
+
+    def _open_invoices_of(self, state: State, customer_id: str) -> list[Invoice]:
+        ids = sorted(self.memory["open_of"].get(customer_id, ()))
+        return [state.invoices[i] for i in ids]
+
+    def _indexed(
+        self, state: State, keys: Iterable[tuple[str, str]], customer_id: str | None
+    ) -> list[Invoice]:
+        """The open invoices (of the customer, if named) any reference could point at."""
+        by_norm: dict[str, list[str]] = self.memory["by_norm"]
+        by_core: dict[str, list[str]] = self.memory["by_core"]
+        found: dict[str, Invoice] = {}
+        for norm, digits in keys:
+            for invoice_id in (*by_norm.get(norm, ()), *by_core.get(digits, ())):
+                invoice = state.invoices.get(invoice_id)
+                if (
+                    invoice is not None
+                    and (customer_id is None or invoice.customer_id == customer_id)
+                    and invoice.balance() > OPEN_BALANCE
+                ):
+                    found[invoice_id] = invoice
+        return [found[i] for i in sorted(found)]
+
+    # --- a remittance arrives -----------------------------------------------------------
+
+    def _received(self, event: Event, state: State) -> Iterable[Output]:
+        rid: str = event.data.remittance_id
+        if rid in self.memory["seen"] and rid not in self.memory["open"]:
+            return  # told again after it was applied or resolved
+        self.memory["seen"][rid] = True
+        problem = self._assess(event, state)
+        if problem is not None:
+            yield self._open(event, state, *problem)
+        elif rid in self.memory["open"]:  # told again, and now it adds up
+            yield from self._close(rid, event, "remittance now matches its invoices")
+
+    def _assess(self, event: Event, state: State) -> Problem | None:
+        """What is wrong with a remittance: (invoices, customer, root, at risk, summary)."""
+        d = event.data
+        cfg = self.cfg
+        amount: float = d.amount
+        deductions: list[tuple[float, str | None]] = [(x.amount, x.reason) for x in d.deductions]
+        expected = amount + sum(a for a, _ in deductions)
+        refs_ = parse(d.references)
+        customer_id: str | None = d.customer_id
+        # every invoice a reference can match shares a normalised id or digits core with it
+        invoices = self._indexed(state, ((r.norm, r.core) for r in refs_), customer_id)
+        candidates = [
+            Candidate(inv.invoice_id, inv.order_id, _po_of(state, inv), inv.balance())
+            for inv in invoices
+        ]
+        matched = match(refs_, candidates, expected, cfg.amount_tolerance, cfg.min_reference_digits)
+        if not matched:
+            if customer_id:
+                exact = [
+                    inv
+                    for inv in self._open_invoices_of(state, customer_id)
+                    if abs(inv.balance() - expected) <= cfg.amount_tolerance
+                ]
+                if len(exact) == 1:
+                    return None  # applied by amount
+            payer = customer_id or "an unknown payer"
+            summary = f"{_money(amount)} from {payer}: no open invoice matches {_written(d)}"
+            return (), customer_id, "no_match", amount, summary
+        balances = sum(c.balance for c in matched)
+        gap = balances - expected
+        ids = tuple(c.invoice_id for c in matched)
+        customer_id = customer_id or next(i.customer_id for i in invoices if i.invoice_id in ids)
+        what = f"pays {_money(amount)} against {_money(balances)} open on {', '.join(ids)}"
+        if gap > cfg.short_pay_tolerance:
+            short = balances - amount
+            if not deductions:
+                return ids, customer_id, "short_pay", short, f"{what} (short {_money(short)})"
+            listed = "; ".join(f"{why or 'no reason given'} {_money(a)}" for a, why in deductions)
+            what += f" (short {_money(short)}): deductions {listed}; {_money(gap)} unexplained"
+            return ids, customer_id, "deduction", short, what
+        if gap < -cfg.amount_tolerance:
+            return ids, customer_id, "over_pay", -gap, f"{what} (over {_money(-gap)})"
+        return None
+
+    def _open(
+        self,
+        event: Event,
+        state: State,
+        invoice_ids: tuple[str, ...],
+        customer_id: str | None,
+        root: str,
+        at_risk: float,
+        summary: str,
+    ) -> Output:
+        rid: str = event.data.remittance_id
+        previous: list[str] = self.memory["open"].get(rid, [])
+        by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
+        for invoice_id in previous:
+            _discard(by_invoice, invoice_id, rid)
+        self.memory["open"][rid] = list(invoice_ids)
+        for invoice_id in invoice_ids:
+            by_invoice.setdefault(invoice_id, []).append(rid)
+        pairs = [("remittance_id", rid)]
+        if customer_id:
+            pairs.append(("customer_id", customer_id))
+        for invoice_id in invoice_ids:
+            pairs.append(("invoice_id", invoice_id))
+            invoice = state.invoices.get(invoice_id)
+            if invoice is not None:
+                pairs.append(("order_id", invoice.order_id))
+        return self.signal(
+            rid,
+            rid,
+            event.time,
+            refs=tuple(sorted(set(pairs))),
+            impact=Impact(revenue_at_risk=at_risk, customer_id=customer_id),
+            root_cause=root,
+            summary=summary,
+        )
+
+    # --- resolution ---------------------------------------------------------------------
+
+    def _check_settled(self, rid: str, event: Event, state: State) -> Iterable[Output]:
+        invoice_ids: list[str] | None = self.memory["open"].get(rid)
+        remittance = state.remittances.get(rid)
+        if invoice_ids is None or remittance is None:
+            return
+        tol = self.cfg.amount_tolerance
+        unapplied = remittance.amount - remittance.applied_total
+        if unapplied <= tol:
+            yield from self._close(rid, event, "cash applied in full")
+            return
+        invoices = [state.invoices[i] for i in invoice_ids if i in state.invoices]
+        if not invoices:
+            return
+        owed = sum(inv.balance() for inv in invoices)
+        if -tol <= owed - unapplied <= self.cfg.short_pay_tolerance:
+            yield from self._close(rid, event, "short-paid invoices settled")
+
+    def _close(self, rid: str, event: Event, reason: str) -> Iterable[Output]:
+        by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
+        for invoice_id in self.memory["open"].pop(rid, ()):
+            _discard(by_invoice, invoice_id, rid)
+        yield self.clear(rid, event.time, reason)
+
+
+def _discard(index: dict[str, list[str]], key: str, value: str) -> None:
+    values = index.get(key)
+    if values is not None and value in values:
+        values.remove(value)
+        if not values:
+            del index[key]
+
+
+def _po_of(state: State, invoice: Invoice) -> str | None:
+    order = state.orders.get(invoice.order_id)
+    return order.po_number if order is not None else None
+
+
+def _written(data: Any) -> str:
+    references: str | list[str] | None = data.references
+    if not references:
+        return "(no reference)"
+    text = references if isinstance(references, str) else ", ".join(references)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f}"
+
+
+DETECTOR = CashUnapplied
