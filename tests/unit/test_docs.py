@@ -26,3 +26,9 @@ def test_the_published_json_schema_is_current():
 
     published = (ROOT / "docs" / "policy.schema.json").read_text("utf-8")
     assert published == json_schema() + "\n", "run: .venv/bin/python scripts/gen_docs.py"
+
+
+def test_the_detector_reference_is_current():
+    gen = load_generator()
+    text = (ROOT / "docs" / "detectors.md").read_text("utf-8")
+    assert gen.detectors_doc() == text, "run: .venv/bin/python scripts/gen_docs.py"
