@@ -129,7 +129,9 @@ def replay(
         key=lambda c: (-c["priority"], c["opened_at"], c["id"]),
     )
     if ranked:
-        console.print(cases_table(ranked, f"Open cases, highest priority first ({len(ranked)})", top))
+        console.print(
+            cases_table(ranked, f"Open cases, highest priority first ({len(ranked)})", top)
+        )
     console.print(
         f"[bold]{summary['accepted']:,}[/] accepted, [bold]{summary['refused']:,}[/] refused, "
         f"[bold]{summary['duplicates_ignored']:,}[/] duplicates ignored, "
@@ -162,8 +164,11 @@ def ingest(
         f"[bold]{report.accepted:,}[/] accepted, [bold]{report.refused:,}[/] refused "
         f"(dead letters), [bold]{report.duplicates:,}[/] duplicates ignored, "
         f"{report.cases_changed:,} cases changed"
-        + (f" (engine rebuilt from {report.rebuilt_from:,} logged events)"
-           if report.rebuilt_from else ""),
+        + (
+            f" (engine rebuilt from {report.rebuilt_from:,} logged events)"
+            if report.rebuilt_from
+            else ""
+        ),
         highlight=False,
     )
 
@@ -172,7 +177,9 @@ def ingest(
 def cases(
     type_: Annotated[str | None, typer.Option("--type", help="Case type, e.g. pick.short")] = None,
     team: Annotated[str | None, typer.Option(help="Owner team.")] = None,
-    status: Annotated[str | None, typer.Option(help="open, in_progress, resolved, cancelled")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, in_progress, resolved, cancelled")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON case per line.")] = False,
 ) -> None:

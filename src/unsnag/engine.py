@@ -125,8 +125,12 @@ class Engine:
         payload: dict[str, Any] = {
             "policy_version": self.policy.version,
             "state": self.state,
-            "desk": (self.desk.cases, self.desk.open_by_key, self.desk.open_by_subject,
-                     self.desk.episodes),
+            "desk": (
+                self.desk.cases,
+                self.desk.open_by_key,
+                self.desk.open_by_subject,
+                self.desk.episodes,
+            ),
             "memory": {rule: det.memory for rule, det in self.detectors.items()},
             "timers": self.timers,
             "seen": self.seen,
@@ -137,13 +141,17 @@ class Engine:
     @classmethod
     def restore(cls, policy: Policy, blob: bytes) -> Engine:
         """Rebuild an engine from :meth:`snapshot`; the policy version must match."""
-        payload = pickle.loads(blob)  # noqa: S301 - our own checkpoint, from our own store
+        payload = pickle.loads(blob)
         if payload["policy_version"] != policy.version:
             raise ValueError("checkpoint was taken under another policy version")
         engine = cls(policy)
         engine.state = payload["state"]
-        (engine.desk.cases, engine.desk.open_by_key, engine.desk.open_by_subject,
-         engine.desk.episodes) = payload["desk"]
+        (
+            engine.desk.cases,
+            engine.desk.open_by_key,
+            engine.desk.open_by_subject,
+            engine.desk.episodes,
+        ) = payload["desk"]
         for rule, memory in payload["memory"].items():
             if rule in engine.detectors:
                 engine.detectors[rule].memory = memory

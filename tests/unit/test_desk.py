@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from builders import at, cases_of, ev, master, order, run
-
 from unsnag.cases.desk import case_id
 
 SHIP_TO = {"line1": "1 Main St", "city": "Springfield", "postal_code": "62701", "country": "US"}
@@ -17,8 +16,11 @@ def test_case_ids_depend_on_the_problem_not_on_arrival():
 
 def test_a_case_two_rules_see_stays_open_until_both_are_satisfied():
     no_po = order("SO-1", po_number="")
-    tax = ev("order.validation_failed", {"order_id": "SO-1", "check": "tax",
-                                         "reason": "no jurisdiction"}, when=at(hours=1))
+    tax = ev(
+        "order.validation_failed",
+        {"order_id": "SO-1", "check": "tax", "reason": "no jurisdiction"},
+        when=at(hours=1),
+    )
     po_fixed = ev("order.updated", {"order_id": "SO-1", "po_number": "PO-9"}, when=at(hours=2))
     engine = run([*master(), no_po, tax, po_fixed])
     [case] = cases_of(engine, "master_data.invalid")
@@ -33,11 +35,23 @@ def test_a_case_two_rules_see_stays_open_until_both_are_satisfied():
 
 def test_a_problem_that_returns_after_closing_opens_a_new_case():
     def short(hours):
-        return ev("pick.short", {"order_id": "SO-1", "line_id": "1", "node_id": "dc-east",
-                                 "qty_picked": 5, "qty_short": 5}, when=at(hours=hours))
+        return ev(
+            "pick.short",
+            {
+                "order_id": "SO-1",
+                "line_id": "1",
+                "node_id": "dc-east",
+                "qty_picked": 5,
+                "qty_short": 5,
+            },
+            when=at(hours=hours),
+        )
 
-    rest = ev("pick.confirmed", {"order_id": "SO-1", "line_id": "1", "node_id": "dc-east",
-                                 "qty_picked": 5}, when=at(hours=2))
+    rest = ev(
+        "pick.confirmed",
+        {"order_id": "SO-1", "line_id": "1", "node_id": "dc-east", "qty_picked": 5},
+        when=at(hours=2),
+    )
     engine = run([*master(), order(), short(1), rest, short(3)])
     first, second = cases_of(engine, "pick.short")
     assert (first["status"], second["status"]) == ("resolved", "open")
@@ -45,9 +59,23 @@ def test_a_problem_that_returns_after_closing_opens_a_new_case():
 
 
 def test_the_sla_clock_follows_the_customer_tier():
-    engine = run([*master(), order(), ev("pick.short", {
-        "order_id": "SO-1", "line_id": "1", "node_id": "dc-east", "qty_picked": 5,
-        "qty_short": 5}, when=at(hours=1))])
+    engine = run(
+        [
+            *master(),
+            order(),
+            ev(
+                "pick.short",
+                {
+                    "order_id": "SO-1",
+                    "line_id": "1",
+                    "node_id": "dc-east",
+                    "qty_picked": 5,
+                    "qty_short": 5,
+                },
+                when=at(hours=1),
+            ),
+        ]
+    )
     [case] = cases_of(engine, "pick.short")
     assert case["opened_at"] == "2026-05-04T09:00:00Z"
     assert case["due_at"] == "2026-05-04T13:00:00Z"  # warehouse: 4 h for gold (default)

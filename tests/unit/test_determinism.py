@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from builders import T0, iso
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import T0, iso
 from unsnag.engine import Engine
 from unsnag.events import parse_event
 from unsnag.policy import load_policy
@@ -24,7 +24,9 @@ POLICY = load_policy()
 Scenario = Callable[[int, int], list[dict[str, Any]]]
 
 
-def _event(n: int, seq: int, type_: str, data: dict[str, Any], hours: float, source: str) -> dict[str, Any]:
+def _event(
+    n: int, seq: int, type_: str, data: dict[str, Any], hours: float, source: str
+) -> dict[str, Any]:
     moment: datetime = T0 + timedelta(hours=hours)
     envelope = {
         "specversion": "1.0",
@@ -42,7 +44,12 @@ def _event(n: int, seq: int, type_: str, data: dict[str, Any], hours: float, sou
 def _master(n: int, v: int) -> list[tuple[str, dict[str, Any], float, str]]:
     tier = ("strategic", "gold", "silver", "standard")[v % 4]
     return [
-        ("customer.upserted", {"customer_id": f"C{n}", "tier": tier, "credit_limit": 1e6}, -48, "crm"),
+        (
+            "customer.upserted",
+            {"customer_id": f"C{n}", "tier": tier, "credit_limit": 1e6},
+            -48,
+            "crm",
+        ),
         ("product.upserted", {"sku": f"S{n}", "unit_cost": 6.0, "list_price": 10.0}, -48, "erp"),
         ("price.agreed", {"customer_id": f"C{n}", "sku": f"S{n}", "unit_price": 9.0}, -47, "erp"),
     ]
@@ -65,13 +72,28 @@ def pick_short(n: int, v: int):
     oid = f"SO{n}"
     steps = [
         _order(n, oid, 10, 9.0, 0),
-        ("allocation.reserved", {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty": 10}, 1, "erp"),
-        ("pick.short", {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty_picked": 4,
-                        "qty_short": 6}, 2, "wms/dc1"),
+        (
+            "allocation.reserved",
+            {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty": 10},
+            1,
+            "erp",
+        ),
+        (
+            "pick.short",
+            {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty_picked": 4, "qty_short": 6},
+            2,
+            "wms/dc1",
+        ),
     ]
     if v % 2:
-        steps.append(("pick.confirmed", {"order_id": oid, "line_id": "1", "node_id": "dc1",
-                                         "qty_picked": 6}, 5, "wms/dc1"))
+        steps.append(
+            (
+                "pick.confirmed",
+                {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty_picked": 6},
+                5,
+                "wms/dc1",
+            )
+        )
     return steps
 
 
@@ -90,8 +112,12 @@ def stock_gap(n: int, v: int):
     gap = 1 if v % 2 else 30
     return [
         ("inventory.snapshot", {"node_id": "dc1", "sku": f"S{n}", "on_hand": 100}, 1, "erp"),
-        ("inventory.snapshot", {"node_id": "dc1", "sku": f"S{n}", "on_hand": 100 - gap}, 1.2,
-         "wms/dc1"),
+        (
+            "inventory.snapshot",
+            {"node_id": "dc1", "sku": f"S{n}", "on_hand": 100 - gap},
+            1.2,
+            "wms/dc1",
+        ),
     ]
 
 
@@ -99,19 +125,32 @@ def overdue(n: int, v: int):
     oid = f"SO{n}"
     steps = [
         _order(n, oid, 5, 9.0, 0),
-        ("invoice.issued", {"invoice_id": f"INV{n}", "order_id": oid, "customer_id": f"C{n}",
-                            "amount": 45.0, "due_date": iso(T0 + timedelta(days=30))}, 24, "finance"),
+        (
+            "invoice.issued",
+            {
+                "invoice_id": f"INV{n}",
+                "order_id": oid,
+                "customer_id": f"C{n}",
+                "amount": 45.0,
+                "due_date": iso(T0 + timedelta(days=30)),
+            },
+            24,
+            "finance",
+        ),
     ]
     if v % 2:
-        steps.append(("payment.applied", {"invoice_id": f"INV{n}", "amount": 45.0}, 24 * 40,
-                      "finance"))
+        steps.append(
+            ("payment.applied", {"invoice_id": f"INV{n}", "amount": 45.0}, 24 * 40, "finance")
+        )
     return steps
 
 
 def interface_down(n: int, v: int):
     endpoint = f"erp/orders-{n}"
-    steps = [("integration.failed", {"endpoint": endpoint, "attempt": a, "error": "503"}, a * 0.1,
-              "erp") for a in range(1, 2 + v)]
+    steps = [
+        ("integration.failed", {"endpoint": endpoint, "attempt": a, "error": "503"}, a * 0.1, "erp")
+        for a in range(1, 2 + v)
+    ]
     steps.append(("integration.recovered", {"endpoint": endpoint}, 2, "erp"))
     return steps
 
@@ -145,8 +184,9 @@ def interleave(streams: list[list[dict[str, Any]]], draw: Any) -> list[dict[str,
 
 @settings(max_examples=60, deadline=None)
 @given(
-    plan=st.lists(st.tuples(st.integers(0, len(SCENARIOS) - 1), st.integers(0, 3)),
-                  min_size=1, max_size=8),
+    plan=st.lists(
+        st.tuples(st.integers(0, len(SCENARIOS) - 1), st.integers(0, 3)), min_size=1, max_size=8
+    ),
     data=st.data(),
 )
 def test_interleaving_and_redelivery_do_not_change_a_byte(plan, data):

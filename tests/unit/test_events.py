@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from builders import raw
 
+from builders import raw
 from unsnag.errors import ContractViolation
 from unsnag.events import CATALOG, parse_event, parse_line
 
 
 def order_data(**overrides):
-    data = {"order_id": "SO-1", "customer_id": "C1",
-            "lines": [{"line_id": "1", "sku": "A", "qty": 2, "unit_price": 3.5}]}
+    data = {
+        "order_id": "SO-1",
+        "customer_id": "C1",
+        "lines": [{"line_id": "1", "sku": "A", "qty": 2, "unit_price": 3.5}],
+    }
     data.update(overrides)
     return data
 
@@ -30,8 +33,12 @@ def test_a_valid_order_is_typed():
 
 
 def test_integer_ids_are_accepted_as_text():
-    event = parse_event(raw("pick.short", {"order_id": 100234, "line_id": 2, "node_id": "dc",
-                                           "qty_picked": 1, "qty_short": 1}))
+    event = parse_event(
+        raw(
+            "pick.short",
+            {"order_id": 100234, "line_id": 2, "node_id": "dc", "qty_picked": 1, "qty_short": 1},
+        )
+    )
     assert event.data.order_id == "100234"
     assert event.data.line_id == "2"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 import yaml
-from builders import at, cases_of, ev, master, order, run
 
+from builders import at, cases_of, ev, master, order, run
 from unsnag.cases.taxonomy import CASE_TYPES
 from unsnag.errors import PolicyError
 from unsnag.policy import json_schema, load_policy, policy_from_mapping
@@ -33,7 +33,7 @@ def test_a_missing_case_type_is_reported():
 def test_an_unknown_team_is_reported_with_its_path():
     data = default_data()
     data["types"]["pick.short"]["owner_team"] = "night_shift"
-    with pytest.raises(PolicyError, match="types.pick.short.owner_team"):
+    with pytest.raises(PolicyError, match=r"types\.pick\.short\.owner_team"):
         policy_from_mapping(data)
 
 
@@ -53,16 +53,23 @@ def test_a_typo_in_a_tolerance_name_is_refused():
 
 def test_a_rule_whose_cel_does_not_compile_is_refused_with_its_id():
     data = default_data()
-    data["rules"].append({"id": "broken", "events": ["order.created"], "when": "event.data.(",
-                          "case_type": "pricing.mismatch"})
+    data["rules"].append(
+        {
+            "id": "broken",
+            "events": ["order.created"],
+            "when": "event.data.(",
+            "case_type": "pricing.mismatch",
+        }
+    )
     with pytest.raises(PolicyError, match=r"broken\)\.when: CEL does not compile"):
         policy_from_mapping(data)
 
 
 def test_a_rule_for_an_unknown_case_type_is_refused():
     data = default_data()
-    data["rules"].append({"id": "x", "events": ["order.created"], "when": "true",
-                          "case_type": "order.late"})
+    data["rules"].append(
+        {"id": "x", "events": ["order.created"], "when": "true", "case_type": "order.late"}
+    )
     with pytest.raises(PolicyError, match="unknown case type"):
         policy_from_mapping(data)
 
@@ -95,15 +102,17 @@ def test_the_json_schema_describes_the_policy():
 
 def test_a_policy_rule_opens_a_case_from_cel_over_event_and_state():
     data = default_data()
-    data["rules"].append({
-        "id": "big-gold-order",
-        "description": "large order from a gold customer",
-        "events": ["order.created"],
-        "when": 'customer.tier == "gold" && order.value > 500.0',
-        "case_type": "credit.hold",
-        "resolve_on": ["order.released"],
-        "resolve_when": "true",
-    })
+    data["rules"].append(
+        {
+            "id": "big-gold-order",
+            "description": "large order from a gold customer",
+            "events": ["order.created"],
+            "when": 'customer.tier == "gold" && order.value > 500.0',
+            "case_type": "credit.hold",
+            "resolve_on": ["order.released"],
+            "resolve_when": "true",
+        }
+    )
     policy = policy_from_mapping(data)
     small = order("SO-1", lines=[("1", "BRG-6204", 10, 10.0)])
     big = order("SO-2", lines=[("1", "BRG-6204", 100, 10.0)])
@@ -123,4 +132,6 @@ def test_a_disabled_rule_does_not_fire(tmp_path):
     path.write_text(yaml.safe_dump(data))
     no_ship_to = order("SO-1", ship_to={})
     engine = run([*master(), no_ship_to], load_policy(path))
-    assert [c for c in cases_of(engine, "master_data.invalid") if c["rule"].startswith("ship")] == []
+    assert [
+        c for c in cases_of(engine, "master_data.invalid") if c["rule"].startswith("ship")
+    ] == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from builders import T0
-
 from unsnag.cases.priority import score
 from unsnag.detect.base import Impact
 from unsnag.policy import load_policy

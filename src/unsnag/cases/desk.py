@@ -50,7 +50,7 @@ class Case:
     policy_version: str
     status: str = "open"
     refs: dict[str, set[str]] = field(default_factory=dict)
-    impact: Impact = Impact()
+    impact: Impact = field(default_factory=Impact)
     tier: str | None = None
     priority: float = 0.0
     priority_explained: list[str] = field(default_factory=list)

@@ -53,7 +53,9 @@ def score(
     else:
         left = (impact.promise_at - now).total_seconds()
         p = _clamp(1 - left / (model.promise_horizon_hours * 3600))
-        promise_text = f"promise in {_hours(left)}" if left >= 0 else f"promise missed by {_hours(-left)}"
+        promise_text = (
+            f"promise in {_hours(left)}" if left >= 0 else f"promise missed by {_hours(-left)}"
+        )
     scale = 100 * severity * boost / total
     parts = [
         (f"revenue at risk {revenue:,.2f}", w.revenue * r * scale),

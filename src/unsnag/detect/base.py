@@ -43,7 +43,7 @@ class Signal:
     time: datetime
     rule: str
     refs: tuple[tuple[str, str], ...] = ()
-    impact: Impact = Impact()
+    impact: Impact = field(default_factory=Impact)
     root_cause: str | None = None
     summary: str = ""
     boost: float = 1.0
@@ -126,7 +126,10 @@ def margin_of(state: State, sku: str, unit_price: float) -> float | None:
 
 
 def order_impact(
-    state: State, order: Order | None, line_ids: Sequence[str] | None = None, qty: float | None = None
+    state: State,
+    order: Order | None,
+    line_ids: Sequence[str] | None = None,
+    qty: float | None = None,
 ) -> Impact:
     """Impact of a problem on an order, or on some of its lines.
 
@@ -139,7 +142,9 @@ def order_impact(
         revenue = qty * lines[0].unit_price
     else:
         revenue = sum(line.value for line in lines)
-    margins = [m for line in lines if (m := margin_of(state, line.sku, line.unit_price)) is not None]
+    margins = [
+        m for line in lines if (m := margin_of(state, line.sku, line.unit_price)) is not None
+    ]
     return Impact(
         revenue_at_risk=revenue,
         margin_pct=sum(margins) / len(margins) if margins else None,

@@ -60,11 +60,11 @@ class CelRule(Detector):
 
     def evaluate(self, event: Event, state: State, context: Any) -> Iterable[Output]:
         key = self._problem_key(event, context)
-        if event.type in self._resolves_on and self._resolve is not None:
-            if self._truthy(self._resolve, context, event):
-                yield Clear(
-                    self.case_type, key, event.time, f"rule {self.rule}: resolved", rule=self.rule
-                )
+        resolving = event.type in self._resolves_on and self._resolve is not None
+        if resolving and self._truthy(self._resolve, context, event):
+            yield Clear(
+                self.case_type, key, event.time, f"rule {self.rule}: resolved", rule=self.rule
+            )
         if event.type in self._opens_on and self._truthy(self._when, context, event):
             yield self._signal(event, state, key)
 
@@ -92,7 +92,9 @@ class CelRule(Detector):
         data = event.raw.get("data")
         data = data if isinstance(data, dict) else {}
         order = state.orders.get(str(data.get("order_id", "")))
-        impact = order_impact(state, order) if order else Impact(customer_id=data.get("customer_id"))
+        impact = (
+            order_impact(state, order) if order else Impact(customer_id=data.get("customer_id"))
+        )
         names = ("order_id", "customer_id", "node_id", "sku", "shipment_id", "invoice_id")
         return Signal(
             self.case_type,

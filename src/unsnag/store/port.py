@@ -1,0 +1,187 @@
+"""The store port: what the service layer needs from persistence, and nothing more.
+
+The SQL store and the in-memory store both satisfy :class:`StorePort`, and both pass one
+shared contract test suite, so the service layer and the core's tests can run on the
+fast in-memory twin and trust that the database behaves the same. The helpers at the
+bottom hold the case rules both implementations share (which refs a case has, how cases
+are ordered), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import orjson
+
+from unsnag.errors import StoreError
+from unsnag.events import Event, parse_instant
+
+Case = dict[str, Any]
+"""A case as ``Case.to_dict()`` gives it; the store keeps the whole dict."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An input that broke the contract, kept exactly as it arrived so it can be fixed."""
+
+    raw: str
+    reason: str
+    field: str | None
+    origin: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDeadLetter(DeadLetter):
+    """A dead letter as read back: with the id the store gave it."""
+
+    id: int
+    replayed_at: datetime | None = None
+
+
+class StorePort(Protocol):
+    """The event log, dead letters, cases and engine checkpoints of one deployment."""
+
+    def append_events(self, events: Sequence[Event]) -> list[bool]:
+        """Append in one transaction; True per newly stored event, False per duplicate."""
+        ...
+
+    def iter_events(
+        self, after_seq: int = 0, batch_size: int = 5000
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(seq, raw envelope)`` pairs after ``after_seq``, in log order."""
+        ...
+
+    def event_count(self) -> int: ...
+
+    def last_seq(self) -> int:
+        """The seq of the newest event, 0 for an empty log."""
+        ...
+
+    def add_dead_letters(self, rows: Sequence[DeadLetter]) -> None: ...
+
+    def list_dead_letters(self, limit: int = 100, after_id: int = 0) -> list[StoredDeadLetter]:
+        """Dead letters in arrival order, starting after ``after_id``."""
+        ...
+
+    def dead_letter_count(self) -> int: ...
+
+    def upsert_cases(self, cases: Sequence[Case]) -> None:
+        """Insert or replace each case by id, with its refs."""
+        ...
+
+    def list_cases(
+        self,
+        type: str | None = None,
+        team: str | None = None,
+        status: str | None = None,
+        ref: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Matching cases, highest priority first, then oldest, then by id."""
+        ...
+
+    def get_case(self, case_id: str) -> Case:
+        """The case with this id; :class:`~unsnag.errors.NotFound` if there is none."""
+        ...
+
+    def save_checkpoint(
+        self, name: str, last_seq: int, policy_version: str, blob: bytes
+    ) -> None: ...
+
+    def load_checkpoint(self, name: str) -> tuple[int, str, bytes] | None:
+        """``(last_seq, policy_version, blob)`` of the named checkpoint, if saved."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+# --- rules shared by every implementation ---------------------------------------------
+
+
+def case_refs(case: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """Every (name, value) business key of a case; a ref may hold one value or a list."""
+    pairs: set[tuple[str, str]] = set()
+    for name, value in (case.get("refs") or {}).items():
+        values: Iterable[Any] = value if isinstance(value, list | tuple | set) else [value]
+        pairs.update((str(name), str(item)) for item in values if item is not None)
+    return pairs
+
+
+def first_occurrences(events: Sequence[Event], stored: set[tuple[str, str]]) -> list[bool]:
+    """Per event: was it newly stored? Only the first of several equal keys in a batch was."""
+    seen: set[tuple[str, str]] = set()
+    marks: list[bool] = []
+    for event in events:
+        marks.append(event.key in stored and event.key not in seen)
+        seen.add(event.key)
+    return marks
+
+
+def dump(document: Any) -> str:
+    """A document as JSON text, as both stores keep it."""
+    try:
+        return orjson.dumps(document).decode()
+    except orjson.JSONEncodeError as exc:
+        raise StoreError(f"cannot store as JSON: {exc}") from None
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware instant in UTC; the store refuses naive datetimes rather than guess."""
+    if moment.tzinfo is None:
+        raise StoreError(f"naive datetime {moment.isoformat()}: the store keeps aware instants")
+    return moment.astimezone(UTC)
+
+
+def _instant(case: Mapping[str, Any], name: str) -> datetime | None:
+    value = case.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise StoreError(f"case {case.get('id')!r}: {name}: {exc}") from None
+
+
+def case_columns(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The indexed columns of a case row, checked the same way by every implementation."""
+    missing = [key for key in REQUIRED if case.get(key) is None]
+    if missing:
+        raise StoreError(f"case {case.get('id')!r} lacks {', '.join(missing)}")
+    opened = _instant(case, "opened_at")
+    if isinstance(case["priority"], bool) or not isinstance(case["priority"], int | float):
+        raise StoreError(f"case {case['id']!r}: priority must be a number")
+    return {
+        "id": str(case["id"]),
+        "type": str(case["type"]),
+        "status": str(case["status"]),
+        "subject": str(case["subject"]),
+        "priority": float(case["priority"]),
+        "owner_team": str(case["owner_team"]),
+        "opened_at": opened,
+        "due_at": _instant(case, "due_at"),
+        "updated_at": _instant(case, "updated_at") or opened,
+        "closed_at": _instant(case, "closed_at"),
+    }
+
+
+REQUIRED = ("id", "type", "status", "subject", "priority", "owner_team", "opened_at")
+
+
+def case_order(case: Mapping[str, Any]) -> tuple[float, datetime, str]:
+    """Sort key: priority descending, opened_at ascending, id ascending."""
+    columns = case_columns(case)
+    return (-columns["priority"], columns["opened_at"], columns["id"])
