@@ -9,18 +9,18 @@ Two ways in:
   ``detectors.invoice_hold.balance_tolerance``, or credit memos issued since the
   dispute reach the disputed amount.
 - *Not invoiced* (key and subject: the order id): ``shipment.delivered`` sets a timer at
-  the delivery plus ``invoice_within_hours``; ``shipment.dispatched`` sets one at the
-  dispatch plus the same, which counts only if the shipment was not delivered by then
-  (judged on the delivery time). When one fires, the case opens at the timer's time,
-  root_cause ``not_invoiced``, if no invoice of the order was issued by then (judged on
+  the delivery (proof of delivery) plus ``invoice_within_hours``. The clock starts at the
+  delivery, not the dispatch: a long transit is not a billing delay, and a shipment that
+  never arrives is shipment.delay's or shipment.failed's case. When it fires, the case
+  opens at the timer's time, root_cause ``not_invoiced``, if no invoice of the order was issued by then (judged on
   the invoices' event times); later shipments of the same order while it is still
   uninvoiced add nothing. At risk: the shipped lines' value. Resolved by the order's
   first ``invoice.issued``: an invoice that came after the deadline shows the case
   opened at the deadline and resolved at the invoice's time.
 
 Look-alikes it deliberately ignores: an order invoiced within the window (even before it
-shipped); a dispatched shipment delivered within the window and invoiced within the
-window after delivery; a shipment whose order was cancelled by the deadline, or is
+shipped); a shipment in transit longer than the window and invoiced soon after delivery;
+a shipment whose order was cancelled by the deadline, or is
 unknown. Cancelled with the order.
 """
 
@@ -40,7 +40,6 @@ class InvoiceHold(Detector):
     case_type = "invoice.hold"
     events = frozenset(
         {
-            "shipment.dispatched",
             "shipment.delivered",
             "invoice.issued",
             "invoice.disputed",
@@ -57,7 +56,7 @@ class InvoiceHold(Detector):
 
     def observe(self, event: Event, state: State) -> Iterable[Output]:
         d = event.data
-        if event.type in ("shipment.dispatched", "shipment.delivered"):
+        if event.type == "shipment.delivered":
             shipment = state.shipments.get(d.shipment_id)
             if shipment is not None:
                 yield self._shipped(event, shipment)
@@ -72,22 +71,16 @@ class InvoiceHold(Detector):
     # --- shipped but not invoiced -------------------------------------------------------
 
     def _shipped(self, event: Event, shipment: Shipment) -> Timer:
-        basis = "delivered" if event.type == "shipment.delivered" else "dispatched"
-        start = shipment.delivered_at if basis == "delivered" else shipment.dispatched_at
-        start = start or event.time
+        start = shipment.delivered_at or event.time
         deadline = start + timedelta(hours=self.cfg.invoice_within_hours)
-        return self.timer(deadline, shipment.order_id, shipment.shipment_id, basis, start)
+        return self.timer(deadline, shipment.order_id, shipment.shipment_id, start)
 
     def fire(self, timer: Timer, state: State) -> Iterable[Output]:
         order_id = timer.key
-        shipment_id, basis, start = timer.data
-        shipment = state.shipments.get(shipment_id)
+        shipment_id, start = timer.data
         order = state.orders.get(order_id)
-        if order is None or shipment is None:
+        if order is None:
             return
-        delivered = shipment.delivered_at
-        if basis == "dispatched" and delivered is not None and delivered <= timer.at:
-            return  # delivered within the window: it runs from the delivery, whose timer judges
         if order_id in self.memory["late"]:
             return  # the same lapse, already reported by an earlier shipment's timer
         cancelled = order.cancelled_at
@@ -106,7 +99,7 @@ class InvoiceHold(Detector):
             impact=_shipped_impact(state, order),
             root_cause="not_invoiced",
             summary=(
-                f"shipment {shipment_id} {basis} {start:%Y-%m-%d %H:%M}Z, "
+                f"shipment {shipment_id} delivered {start:%Y-%m-%d %H:%M}Z, "
                 f"no invoice within {hours:g} h"
             ),
         )
