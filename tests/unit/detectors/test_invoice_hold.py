@@ -179,9 +179,7 @@ def test_live_and_replay_tell_the_same_story():
     engine.advance(LATER)
     live = cases_of(engine, "invoice.hold")
     assert live == holds(events)
-    assert [(c["opened_at"], c["closed_at"]) for c in live] == [
-        (iso(at(days=7)), iso(at(days=8)))
-    ]
+    assert [(c["opened_at"], c["closed_at"]) for c in live] == [(iso(at(days=7)), iso(at(days=8)))]
 
 
 # --- disputed ---------------------------------------------------------------------
