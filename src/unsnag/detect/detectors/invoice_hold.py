@@ -13,8 +13,8 @@ Two ways in:
   delivery, not the dispatch: a long transit is not a billing delay, and a shipment that
   never arrives is shipment.delay's or shipment.failed's case. When it fires, the case
   opens at the timer's time, root_cause ``not_invoiced``, if no invoice of the order was
-  issued by then (judged on the invoices' event times); later shipments of the same order while it is still
-  uninvoiced add nothing. At risk: the shipped lines' value. Resolved by the order's
+  issued by then (judged on the invoices' event times); later shipments of the same order
+  while it is still uninvoiced add nothing. At risk: the shipped lines' value. Resolved by the order's
   first ``invoice.issued``: an invoice that came after the deadline shows the case
   opened at the deadline and resolved at the invoice's time.
 
