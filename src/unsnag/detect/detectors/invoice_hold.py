@@ -9,14 +9,14 @@ Two ways in:
   ``detectors.invoice_hold.balance_tolerance``, or credit memos issued since the
   dispute reach the disputed amount.
 - *Not invoiced* (key and subject: the order id): ``shipment.delivered`` sets a timer at
-  the delivery (proof of delivery) plus ``invoice_within_hours``. The clock starts at the
-  delivery, not the dispatch: a long transit is not a billing delay, and a shipment that
-  never arrives is shipment.delay's or shipment.failed's case. When it fires, the case
-  opens at the timer's time, root_cause ``not_invoiced``, if no invoice of the order was
-  issued by then (judged on the invoices' event times); later shipments of the same order
-  while it is still uninvoiced add nothing. At risk: the shipped lines' value. Resolved by the order's
-  first ``invoice.issued``: an invoice that came after the deadline shows the case
-  opened at the deadline and resolved at the invoice's time.
+  the delivery (proof of delivery) plus ``invoice_within_hours``. The clock starts at
+  the delivery, not the dispatch: a long transit is not a billing delay, and a shipment
+  that never arrives is shipment.delay's or shipment.failed's case. When it fires, the
+  case opens at the timer's time, root_cause ``not_invoiced``, if no invoice of the
+  order was issued by then (judged on the invoices' event times); later shipments of the
+  same order while it is still uninvoiced add nothing. At risk: the shipped lines'
+  value. Resolved by the order's first ``invoice.issued``: an invoice that came after
+  the deadline shows the case opened at the deadline and resolved at the invoice's time.
 
 Look-alikes it deliberately ignores: an order invoiced within the window (even before it
 shipped); a shipment in transit longer than the window and invoiced soon after delivery;
