@@ -18,6 +18,7 @@ import orjson
 
 from unsnag.engine import Engine
 from unsnag.inputs import Refused, parse_items, read_items
+from unsnag.perf import batch_gc
 from unsnag.policy import Policy
 
 
@@ -54,12 +55,13 @@ def run_replay(
     refused: list[Refused] = []
     extra = frozenset(policy.systems)
     started = time.perf_counter()
-    for item in parse_items(read_items(path, on_bytes), extra):
-        if isinstance(item, Refused):
-            refused.append(item)
-        else:
-            engine.step(item)
-    engine.advance()
+    with batch_gc():
+        for item in parse_items(read_items(path, on_bytes), extra):
+            if isinstance(item, Refused):
+                refused.append(item)
+            else:
+                engine.step(item)
+        engine.advance()
     return ReplayResult(engine, refused, time.perf_counter() - started)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from unsnag.engine import Engine
 from unsnag.events import Event, parse_event
 from unsnag.inputs import Refused
+from unsnag.perf import batch_gc
 from unsnag.policy import Policy
 from unsnag.store import DeadLetter, StorePort
 
@@ -78,14 +79,15 @@ def ingest(
     on_batch: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Append events to the log (idempotently), dead-letter refusals, update cases."""
-    engine, rebuilt = load_engine(store, policy)
-    report = IngestReport(rebuilt_from=rebuilt)
-    for batch in _batched(items, BATCH):
-        _ingest_batch(store, engine, batch, report)
-        if on_batch is not None:
-            on_batch(len(batch))
-    engine.advance()
-    _flush_cases(store, engine, report)
+    with batch_gc():
+        engine, rebuilt = load_engine(store, policy)
+        report = IngestReport(rebuilt_from=rebuilt)
+        for batch in _batched(items, BATCH):
+            _ingest_batch(store, engine, batch, report)
+            if on_batch is not None:
+                on_batch(len(batch))
+        engine.advance()
+        _flush_cases(store, engine, report)
     store.save_checkpoint(CHECKPOINT, store.last_seq(), policy.version, engine.snapshot())
     return report
 

@@ -20,7 +20,7 @@ HoldCode = Literal["credit", "pricing", "compliance", "master_data", "manual"]
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
 
 
 # --- master data -------------------------------------------------------------------

@@ -10,22 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
-
-
-def _id_text(value: Any) -> Any:
-    """Ids are text; integer ids from older systems are accepted as their decimal text."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    return value
-
-
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
+from pydantic import BeforeValidator, Field, Strict
 
 
 def parse_instant(value: Any) -> datetime:
@@ -59,8 +44,10 @@ def parse_instant(value: Any) -> datetime:
     return parsed
 
 
-Id = Annotated[str, BeforeValidator(_id_text), Strict(), AfterValidator(_non_blank)]
-"""A business key: non-blank text (integers accepted and turned into text)."""
+Id = Annotated[str, Field(min_length=1, pattern=r"\S")]
+"""A business key: non-blank text. Models using it set ``coerce_numbers_to_str`` so an
+integer id from an older system is taken as its decimal text (validated in Rust: a
+Python validator here cost ~1 µs per field, several fields per event)."""
 
 Text = Annotated[str, Strict()]
 Number = Annotated[float, Strict()]

@@ -216,3 +216,88 @@ def test_a_reference_to_another_customers_invoice_does_not_match():
     [case] = cash_cases(events)
     assert case["root_cause"] == "no_match"
     assert case["customer_id"] == "C2"
+
+
+# --- the balance of a short pay, sent before either payment is applied ----------------
+
+
+def short_pay_then(balance, *later):
+    """R-1 short-pays INV-1234 (1,000.00 of 1,240.00); R-2 sends ``balance`` before either
+    is applied."""
+    second = remittance("INV-1234", amount=balance, rid="R-2", when=at(days=20, hours=5))
+    return [*books(), remittance("INV-1234", amount=1000.0), second, *later]
+
+
+def test_the_balance_of_a_short_pay_arriving_before_either_is_applied_is_not_a_case():
+    both_applied = [
+        payment(amount=1000.0, rid="R-1", when=at(days=21)),
+        payment(amount=240.0, rid="R-2", when=at(days=22)),
+    ]
+    cases = cash_cases(short_pay_then(240.0, *both_applied))
+    assert [case["key"] for case in cases] == ["R-1"]
+
+
+def test_the_balance_of_a_short_pay_resolves_the_short_pay_case():
+    [case] = cash_cases(short_pay_then(240.0))
+    assert case["root_cause"] == "short_pay"
+    assert case["status"] == "resolved"
+    assert case["resolution"] == "shortfall paid by R-2"
+    assert case["closed_at"] == "2026-05-24T13:00:00Z"
+
+
+def test_the_payments_of_a_short_pay_and_its_balance_applied_later_open_nothing_more():
+    both_applied = [
+        payment(amount=1000.0, rid="R-1", when=at(days=21)),
+        payment(amount=240.0, rid="R-2", when=at(days=22)),
+        remittance("INV-1234", amount=1000.0, rid="R-1", when=at(days=23)),
+    ]
+    [case] = cash_cases(short_pay_then(240.0, *both_applied))
+    assert case["resolution"] == "shortfall paid by R-2"
+    assert case["signals"] == 1
+
+
+def test_a_second_remittance_that_still_leaves_a_gap_stays_a_short_pay():
+    first, second = cash_cases(short_pay_then(200.0))
+    assert (first["key"], first["status"], first["root_cause"]) == ("R-1", "open", "short_pay")
+    assert (second["key"], second["root_cause"]) == ("R-2", "short_pay")
+    assert second["revenue_at_risk"] == 40.0
+    assert second["summary"] == (
+        "pays 200.00 against 240.00 still expected on INV-1234 after R-1 (short 40.00)"
+    )
+
+
+def test_an_over_payment_relative_to_the_remaining_expected_amount_is_over_pay():
+    first, second = cash_cases(short_pay_then(300.0))
+    assert (second["key"], second["root_cause"]) == ("R-2", "over_pay")
+    assert second["revenue_at_risk"] == 60.0
+    assert first["resolution"] == "shortfall paid by R-2"  # and then some: R-2's case
+
+
+def test_a_credit_memo_for_what_two_short_pays_left_open_resolves_both():
+    events = short_pay_then(200.0, credit_memo(amount=40.0))
+    assert [(c["key"], c["status"]) for c in cash_cases(events)] == [
+        ("R-1", "resolved"),
+        ("R-2", "resolved"),
+    ]
+
+
+def test_a_remittance_paying_an_invoice_already_paid_by_an_unapplied_one_is_over_pay():
+    again = remittance("INV-1234", rid="R-2", when=at(days=20, hours=5))
+    [case] = cash_cases([*books(), remittance("INV-1234"), again])
+    assert (case["key"], case["root_cause"], case["revenue_at_risk"]) == ("R-2", "over_pay", 1240.0)
+
+
+def test_cash_applied_in_part_is_expected_only_for_the_part_still_to_apply():
+    partly_applied = payment(amount=600.0, rid="R-1", when=at(days=20, hours=2))
+    balance = remittance("INV-1234", amount=240.0, rid="R-2", when=at(days=20, hours=5))
+    events = [*books(), remittance("INV-1234", amount=1000.0), partly_applied, balance]
+    [case] = cash_cases(events)
+    assert (case["key"], case["resolution"]) == ("R-1", "shortfall paid by R-2")
+
+
+def test_applied_cash_is_no_longer_expected_from_its_remittance():
+    applied = payment(amount=1000.0, rid="R-1", when=at(days=20, hours=2))
+    events = [*books(), remittance("INV-1234", amount=1000.0), applied]
+    balance = remittance("INV-1234", amount=240.0, rid="R-2", when=at(days=20, hours=5))
+    [case] = cash_cases([*events, balance])
+    assert (case["key"], case["resolution"]) == ("R-1", "cash applied in full")

@@ -3,25 +3,33 @@
 On ``remittance.received`` the payer's references are parsed (see ``_remittance_refs``:
 ``INV-1234``, ``Inv# 1234``, ``INV1234/SO99``, ``inv 1234, 1235``, order and PO numbers)
 and matched to the customer's open invoices (without a ``customer_id``: to any open
-invoice, by reference only). The case, keyed and subjected by ``remittance_id``, opens
-when:
+invoice, by reference only). A remittance is compared with what is still *expected* on
+its invoices: their open balances less the cash that earlier remittances, matched to them
+but not yet applied, will pay (cash application often waits while a short pay is looked
+into, so the balance of a short pay can arrive before either payment is applied). The
+case, keyed and subjected by ``remittance_id``, opens when:
 
 - nothing matches (root_cause ``no_match``; at risk: the whole amount);
-- the matched invoices' open balances exceed amount + declared deductions by more than
-  ``detectors.cash_unapplied.short_pay_tolerance`` (``short_pay``, or ``deduction`` when
-  deductions were declared, their reasons in the summary; at risk: the short amount);
-- the amount + deductions exceed the balances by more than ``amount_tolerance``
-  (``over_pay``; at risk: the excess).
+- the amount still expected on the matched invoices exceeds amount + declared deductions
+  by more than ``detectors.cash_unapplied.short_pay_tolerance`` (``short_pay``, or
+  ``deduction`` when deductions were declared, their reasons in the summary; at risk: the
+  short amount);
+- the amount + deductions exceed what is still expected by more than
+  ``amount_tolerance`` (``over_pay``; at risk: the excess).
 
 Look-alikes it deliberately ignores: references written any which way (``Inv# 1234``,
 ``INV1234/SO99``) whose matched balances equal amount + deductions; a remittance
-without a usable reference that equals exactly one open invoice of its customer (applied
-by amount); a short-pay within ``short_pay_tolerance``. A reference must point at one
-open invoice (or one order's), and a bare short number (``99``) only matches an invoice
-by its digits when the amount matches too.
+without a usable reference that equals what is still expected on exactly one open
+invoice of its customer (applied by amount); a short-pay within ``short_pay_tolerance``;
+the balance of a short pay, sent before the short pay was applied, that equals what the
+short pay left open. A reference must point at one open invoice (or one order's), and a
+bare short number (``99``) only matches an invoice by its digits when the amount matches
+too.
 Resolved when ``payment.applied`` events carrying the ``remittance_id`` add up to the
-amount, or — for a short-pay — when credit memos (or other payments) settle the matched
-invoices down to what the remittance still has to apply.
+amount, or — for a short-pay — when credit memos, other payments or a later remittance
+(``shortfall paid by …``) settle the matched invoices down to what the remittance still
+has to apply. A matched remittance's cash stays expected on its invoices until
+``payment.applied`` events carrying its id apply it, or the invoice is settled.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ OPEN_BALANCE = 0.005  # as State.open_invoices_of
 
 # what is wrong with a remittance: matched invoices, customer, root cause, at risk, summary
 Problem = tuple[tuple[str, ...], str | None, str, float, str]
+# the invoices a remittance was matched to, each with the amount still expected on it
+Matched = list[tuple[str, float]]
 
 
 class CashUnapplied(Detector):
@@ -59,6 +69,10 @@ class CashUnapplied(Detector):
         self.memory["seen"] = {}  # remittance id -> True once evaluated
         self.memory["open"] = {}  # remittance id -> matched invoice ids, while a case is open
         self.memory["by_invoice"] = {}  # invoice id -> remittance ids with an open case
+        # cash received but not yet applied: invoice id -> {remittance id: amount it will
+        # pay on that invoice}, and remittance id -> the invoice ids it is pending on
+        self.memory["pending"] = {}
+        self.memory["pending_of"] = {}
 
     def observe(self, event: Event, state: State) -> Iterable[Output]:
         d = event.data
@@ -68,6 +82,8 @@ class CashUnapplied(Detector):
         if d.invoice_id:
             self._track_open(state, d.invoice_id)
         if event.type == "payment.applied":
+            if d.remittance_id:
+                self._applied(state, d.remittance_id, d.invoice_id, d.amount)
             rids = {d.remittance_id} if d.remittance_id else set()
             rids.update(self.memory["by_invoice"].get(d.invoice_id, ()))
             for rid in sorted(rids):
@@ -99,6 +115,7 @@ class CashUnapplied(Detector):
             keys = mine.pop(invoice_id)
             if not mine:
                 del open_of[invoice.customer_id]
+            self._settled(invoice_id)
         by_norm: dict[str, list[str]] = self.memory["by_norm"]
         by_core: dict[str, list[str]] = self.memory["by_core"]
         for norm in keys:
@@ -134,6 +151,81 @@ class CashUnapplied(Detector):
                     found[invoice_id] = invoice
         return [found[i] for i in sorted(found)]
 
+    # --- cash received, not yet applied -------------------------------------------------
+
+    def _pending(self) -> dict[str, dict[str, float]]:
+        pending: dict[str, dict[str, float]] = self.memory.setdefault("pending", {})
+        return pending
+
+    def _pending_of(self) -> dict[str, list[str]]:
+        pending_of: dict[str, list[str]] = self.memory.setdefault("pending_of", {})
+        return pending_of
+
+    def _expected(self, invoice: Invoice, but: str | None = None) -> float:
+        """An invoice's open balance less what pending remittances (but one) will pay."""
+        balance = invoice.balance()
+        others = sum(
+            amount
+            for rid, amount in self._pending().get(invoice.invoice_id, {}).items()
+            if rid != but
+        )
+        return balance - min(others, max(balance, 0.0))
+
+    def _pending_from(self, invoice_ids: Iterable[str], but: str) -> list[str]:
+        pending = self._pending()
+        return sorted({rid for i in invoice_ids for rid in pending.get(i, ()) if rid != but})
+
+    def _expect(self, rid: str, amount: float, matched: Matched) -> None:
+        """Hold a matched remittance's cash against its invoices until it is applied."""
+        pending, pending_of = self._pending(), self._pending_of()
+        left = amount
+        for invoice_id, expected in matched:
+            share = min(left, expected)
+            if share <= self.cfg.amount_tolerance:
+                continue
+            pending.setdefault(invoice_id, {})[rid] = share
+            pending_of.setdefault(rid, []).append(invoice_id)
+            left -= share
+
+    def _forget(self, rid: str) -> None:
+        pending = self._pending()
+        for invoice_id in self._pending_of().pop(rid, ()):
+            _drop(pending, invoice_id, rid)
+
+    def _applied(self, state: State, rid: str, invoice_id: str | None, amount: float) -> None:
+        """Cash of a pending remittance was applied: expect that much less from it."""
+        pending, pending_of = self._pending(), self._pending_of()
+        invoice_ids = pending_of.get(rid)
+        if not invoice_ids:
+            return
+        remittance = state.remittances.get(rid)
+        tol = self.cfg.amount_tolerance
+        unapplied = remittance.amount - remittance.applied_total if remittance else 0.0
+        if unapplied <= tol:
+            self._forget(rid)
+            return
+        mine = pending.get(invoice_id or "", {})
+        if rid in mine:
+            mine[rid] = max(mine[rid] - amount, 0.0)
+        # never expect more from a remittance than it still has to apply
+        excess = sum(pending[i][rid] for i in invoice_ids) - unapplied
+        for i in reversed(invoice_ids):
+            cut = min(max(excess, 0.0), pending[i][rid])
+            pending[i][rid] -= cut
+            excess -= cut
+        for i in list(invoice_ids):
+            if pending[i][rid] <= tol:
+                _drop(pending, i, rid)
+                invoice_ids.remove(i)
+        if not invoice_ids:
+            del pending_of[rid]
+
+    def _settled(self, invoice_id: str) -> None:
+        """A settled invoice expects nothing more."""
+        pending_of = self._pending_of()
+        for rid in self._pending().pop(invoice_id, {}):
+            _discard(pending_of, rid, invoice_id)
+
     # --- a remittance arrives -----------------------------------------------------------
 
     def _received(self, event: Event, state: State) -> Iterable[Output]:
@@ -141,14 +233,22 @@ class CashUnapplied(Detector):
         if rid in self.memory["seen"] and rid not in self.memory["open"]:
             return  # told again after it was applied or resolved
         self.memory["seen"][rid] = True
-        problem = self._assess(event, state)
+        self._forget(rid)  # told again: matched afresh
+        problem, matched = self._assess(event, state)
+        self._expect(rid, event.data.amount, matched)
         if problem is not None:
             yield self._open(event, state, *problem)
         elif rid in self.memory["open"]:  # told again, and now it adds up
             yield from self._close(rid, event, "remittance now matches its invoices")
+        # it may pay what an earlier short pay on the same invoices left open
+        by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
+        earlier = {r for i, _ in matched for r in by_invoice.get(i, ()) if r != rid}
+        for other in sorted(earlier):
+            yield from self._check_settled(other, event, state, f"shortfall paid by {rid}")
 
-    def _assess(self, event: Event, state: State) -> Problem | None:
-        """What is wrong with a remittance: (invoices, customer, root, at risk, summary)."""
+    def _assess(self, event: Event, state: State) -> tuple[Problem | None, Matched]:
+        """What is wrong with a remittance (invoices, customer, root, at risk, summary),
+        and the invoices it pays with what is still expected on each."""
         d = event.data
         cfg = self.cfg
         amount: float = d.amount
@@ -158,38 +258,47 @@ class CashUnapplied(Detector):
         customer_id: str | None = d.customer_id
         # every invoice a reference can match shares a normalised id or digits core with it
         invoices = self._indexed(state, ((r.norm, r.core) for r in refs_), customer_id)
+        # balances less what remittances received before this one will pay once applied
         candidates = [
-            Candidate(inv.invoice_id, inv.order_id, _po_of(state, inv), inv.balance())
+            Candidate(inv.invoice_id, inv.order_id, _po_of(state, inv), self._expected(inv))
             for inv in invoices
         ]
         matched = match(refs_, candidates, expected, cfg.amount_tolerance, cfg.min_reference_digits)
         if not matched:
             if customer_id:
                 exact = [
-                    inv
+                    (inv.invoice_id, still)
                     for inv in self._open_invoices_of(state, customer_id)
-                    if abs(inv.balance() - expected) <= cfg.amount_tolerance
+                    if abs((still := self._expected(inv)) - expected) <= cfg.amount_tolerance
                 ]
                 if len(exact) == 1:
-                    return None  # applied by amount
+                    return None, exact  # applied by amount
             payer = customer_id or "an unknown payer"
             summary = f"{_money(amount)} from {payer}: no open invoice matches {_written(d)}"
-            return (), customer_id, "no_match", amount, summary
+            return ((), customer_id, "no_match", amount, summary), []
+        paid = [(c.invoice_id, c.balance) for c in matched]
         balances = sum(c.balance for c in matched)
         gap = balances - expected
         ids = tuple(c.invoice_id for c in matched)
         customer_id = customer_id or next(i.customer_id for i in invoices if i.invoice_id in ids)
         what = f"pays {_money(amount)} against {_money(balances)} open on {', '.join(ids)}"
+        earlier = self._pending_from(ids, but=d.remittance_id)
+        if earlier:
+            what = (
+                f"pays {_money(amount)} against {_money(balances)} still expected on"
+                f" {', '.join(ids)} after {', '.join(earlier)}"
+            )
         if gap > cfg.short_pay_tolerance:
             short = balances - amount
             if not deductions:
-                return ids, customer_id, "short_pay", short, f"{what} (short {_money(short)})"
+                problem = ids, customer_id, "short_pay", short, f"{what} (short {_money(short)})"
+                return problem, paid
             listed = "; ".join(f"{why or 'no reason given'} {_money(a)}" for a, why in deductions)
             what += f" (short {_money(short)}): deductions {listed}; {_money(gap)} unexplained"
-            return ids, customer_id, "deduction", short, what
+            return (ids, customer_id, "deduction", short, what), paid
         if gap < -cfg.amount_tolerance:
-            return ids, customer_id, "over_pay", -gap, f"{what} (over {_money(-gap)})"
-        return None
+            return (ids, customer_id, "over_pay", -gap, f"{what} (over {_money(-gap)})"), paid
+        return None, paid
 
     def _open(
         self,
@@ -229,7 +338,9 @@ class CashUnapplied(Detector):
 
     # --- resolution ---------------------------------------------------------------------
 
-    def _check_settled(self, rid: str, event: Event, state: State) -> Iterable[Output]:
+    def _check_settled(
+        self, rid: str, event: Event, state: State, reason: str = "short-paid invoices settled"
+    ) -> Iterable[Output]:
         invoice_ids: list[str] | None = self.memory["open"].get(rid)
         remittance = state.remittances.get(rid)
         if invoice_ids is None or remittance is None:
@@ -242,9 +353,10 @@ class CashUnapplied(Detector):
         invoices = [state.invoices[i] for i in invoice_ids if i in state.invoices]
         if not invoices:
             return
-        owed = sum(inv.balance() for inv in invoices)
+        # what is left to pay once other pending remittances are applied
+        owed = sum(self._expected(inv, but=rid) for inv in invoices)
         if -tol <= owed - unapplied <= self.cfg.short_pay_tolerance:
-            yield from self._close(rid, event, "short-paid invoices settled")
+            yield from self._close(rid, event, reason)
 
     def _close(self, rid: str, event: Event, reason: str) -> Iterable[Output]:
         by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
@@ -257,6 +369,14 @@ def _discard(index: dict[str, list[str]], key: str, value: str) -> None:
     values = index.get(key)
     if values is not None and value in values:
         values.remove(value)
+        if not values:
+            del index[key]
+
+
+def _drop(index: dict[str, dict[str, float]], key: str, inner: str) -> None:
+    values = index.get(key)
+    if values is not None:
+        values.pop(inner, None)
         if not values:
             del index[key]
 
