@@ -14,10 +14,9 @@ sees only the named keys.)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
-
-import re
 
 import cel
 
@@ -25,7 +24,6 @@ from unsnag.detect.base import Clear, Detector, Impact, Output, Signal, order_im
 from unsnag.events import Event
 from unsnag.policy.model import Policy, Rule
 from unsnag.state.model import State
-
 
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRINGS = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'((?:[^'\\]|\\.)*)'")
