@@ -73,10 +73,12 @@ class Engine:
         self.seen.add(key)
         self.stats.accepted += 1
         self.stats.by_type[event.type] += 1
-        project(self.state, event)
+        state = self.state
+        project(state, event)
         for detector in self._by_type.get(event.type, ()):
-            self._apply(detector.observe(event, self.state))
-        self._apply(self.rules.observe(event, self.state))
+            self._apply(detector.observe(event, state))
+        if event.type in self.rules.by_type:
+            self._apply(self.rules.observe(event, state))
         if event.type == "order.cancelled":
             self.desk.cancel_subject(
                 event.data.order_id, event.time, "order cancelled", KEEP_ON_CANCEL

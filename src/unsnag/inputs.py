@@ -31,7 +31,9 @@ class Refused:
         return {"origin": self.origin, "reason": self.reason, "field": self.field, "raw": self.raw}
 
 
-Item = tuple[str, bytes, Any]  # (origin, raw bytes, decoded JSON or a ContractViolation)
+Item = tuple[str, int, bytes, Any]
+"""(file, line or index (-1 for the whole file), raw bytes, decoded JSON or a violation).
+The origin text is only formatted for refused items."""
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -59,20 +61,21 @@ def _array_items(path: Path) -> Iterator[Item]:
     decoded = _decode(text)
     if isinstance(decoded, ContractViolation) or not isinstance(decoded, list):
         reason = decoded if isinstance(decoded, ContractViolation) else None
-        yield f"{path}", text, reason or ContractViolation("expected a JSON array of events")
+        yield str(path), -1, text, reason or ContractViolation("expected a JSON array of events")
         return
     for index, item in enumerate(decoded):
-        yield f"{path}[{index}]", orjson.dumps(item), item
+        yield f"{path}#item", index, orjson.dumps(item), item
 
 
 def _line_items(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Item]:
+    name = str(path)
     with _open(path) as handle:
         for number, line in enumerate(handle, start=1):
             if on_bytes is not None:
                 on_bytes(len(line))
             stripped = line.strip()
             if stripped:
-                yield f"{path}:{number}", stripped, _decode(stripped)
+                yield name, number, stripped, _decode(stripped)
 
 
 def read_items(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[Item]:
@@ -87,11 +90,20 @@ def parse_items(
     items: Iterator[Item], extra_systems: frozenset[str] = frozenset()
 ) -> Iterator[Event | Refused]:
     """Validate items against the contract; refused ones carry their raw text."""
-    for origin, raw, decoded in items:
+    for name, where, raw, decoded in items:
         if isinstance(decoded, ContractViolation):
-            yield Refused(origin, decoded.reason, decoded.field, raw.decode("utf-8", "replace"))
-            continue
-        try:
-            yield parse_event(decoded, extra_systems)
-        except ContractViolation as exc:
-            yield Refused(origin, exc.reason, exc.field, raw.decode("utf-8", "replace"))
+            error = decoded
+        else:
+            try:
+                yield parse_event(decoded, extra_systems)
+                continue
+            except ContractViolation as exc:
+                error = exc
+        yield Refused(
+            _origin(name, where), error.reason, error.field, raw.decode("utf-8", "replace")
+        )
+
+
+def _origin(name: str, where: int) -> str:
+    """``file:line`` for JSON Lines, ``file#item:index`` for an element of a JSON array."""
+    return name if where < 0 else f"{name}:{where}"

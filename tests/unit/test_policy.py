@@ -135,3 +135,30 @@ def test_a_disabled_rule_does_not_fire(tmp_path):
     assert [
         c for c in cases_of(engine, "master_data.invalid") if c["rule"].startswith("ship")
     ] == []
+
+
+def test_a_rule_can_iterate_the_order_lines_it_names():
+    data = default_data()
+    data["rules"].append(
+        {
+            "id": "bulk-line",
+            "events": ["order.created"],
+            "when": "event.data.lines.exists(l, l.qty >= 100.0)",
+            "case_type": "allocation.shortage",
+        }
+    )
+    policy = policy_from_mapping(data)
+    small = order("SO-1", lines=[("1", "BRG-6204", 10, 10.0)])
+    bulk = order("SO-2", lines=[("1", "BRG-6204", 5, 10.0), ("2", "BRG-6204", 150, 10.0)])
+    engine = run([*master(), small, bulk], policy)
+    assert [c["subject"] for c in cases_of(engine, "allocation.shortage")] == ["SO-2"]
+
+
+def test_the_rule_context_carries_only_the_names_rules_mention():
+    from unsnag.detect.rules import build_context, vocabulary
+
+    names = vocabulary(['event.data.ship_to.postal_code == "x"'])
+    engine = run([*master()])
+    context = build_context(order("SO-1"), engine.state, names)
+    assert set(context) == {"event"}
+    assert context["event"] == {"data": {"ship_to": {"postal_code": "62701"}}}

@@ -240,7 +240,7 @@ class State:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     orders_by_po: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    orders_by_customer_recent: dict[str, list[str]] = field(default_factory=dict)
+    recent_orders_without_po: dict[str, list[str]] = field(default_factory=dict)
     stock: dict[tuple[str, str], dict[str, StockView]] = field(default_factory=dict)
     shipments: dict[str, Shipment] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)

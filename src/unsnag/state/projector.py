@@ -93,10 +93,11 @@ def _order_created(state: State, ev: Event) -> None:
         state.orders_by_po.setdefault((order.customer_id, order.po_number), []).append(
             order.order_id
         )
-    recent = state.orders_by_customer_recent.setdefault(order.customer_id, [])
-    recent.append(order.order_id)
-    if len(recent) > RECENT_ORDERS_PER_CUSTOMER:
-        del recent[0]
+    else:
+        recent = state.recent_orders_without_po.setdefault(order.customer_id, [])
+        recent.append(order.order_id)
+        if len(recent) > RECENT_ORDERS_PER_CUSTOMER:
+            del recent[0]
     customer = state.customers.get(order.customer_id)
     if customer is not None:
         customer.open_order_value += order.value

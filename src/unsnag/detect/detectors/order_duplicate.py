@@ -104,20 +104,18 @@ class OrderDuplicate(Detector):
             ids: Iterable[str] = state.orders_by_po.get((order.customer_id, order.po_number), ())
             window = timedelta(hours=self.cfg.window_hours)
         else:
-            ids = state.orders_by_customer_recent.get(order.customer_id, ())
+            ids = state.recent_orders_without_po.get(order.customer_id, ())
             window = timedelta(minutes=self.cfg.no_po_window_minutes)
         lines = None
         best: Order | None = None
+        no_po = not order.po_number
         for other_id in ids:
             other = state.orders.get(other_id)
-            if (
-                other is None
-                or other_id == order.order_id
-                or other.status == "cancelled"
-                or abs(order.created_at - other.created_at) > window
-            ):
+            if other is None or other_id == order.order_id or other.status == "cancelled":
                 continue
-            if not order.po_number and (other.po_number or other.channel != order.channel):
+            if no_po and (other.po_number or other.channel != order.channel):
+                continue
+            if abs(order.created_at - other.created_at) > window:
                 continue
             if best is not None and other.created_at >= best.created_at:
                 continue

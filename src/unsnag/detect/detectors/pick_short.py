@@ -29,8 +29,10 @@ class PickShort(Detector):
         key = f"{d.order_id}/{d.line_id}"
         order = state.orders.get(d.order_id)
         line = order.lines.get(d.line_id) if order else None
+        short: dict[str, bool] = self.memory.setdefault("short", {})
         if event.type == "pick.short" and d.qty_short >= self.cfg.min_qty:
             sku = d.sku or (line.sku if line else None)
+            short[key] = True
             yield self.signal(
                 key,
                 d.order_id,
@@ -39,18 +41,22 @@ class PickShort(Detector):
                 impact=order_impact(state, order, [d.line_id], d.qty_short),
                 summary=f"picked {d.qty_picked:g}, short {d.qty_short:g} of {sku} at {d.node_id}",
             )
-        elif event.type == "pick.confirmed" and line is not None and line.picked >= line.qty:
+        elif key in short and line is not None and line.picked >= line.qty:
+            del short[key]
             yield self.clear(key, event.time, "rest of the line picked")
 
     def _shipped(self, event: Event, state: State) -> Iterable[Output]:
+        short: dict[str, bool] = self.memory.setdefault("short", {})
         shipment = state.shipments.get(event.data.shipment_id)
         order = state.orders.get(shipment.order_id) if shipment else None
-        if shipment is None or order is None:
+        if not short or shipment is None or order is None:
             return
         for line_id in shipment.line_qty:
+            key = f"{order.order_id}/{line_id}"
             line = order.lines.get(line_id)
-            if line is not None and line.shipped >= line.qty:
-                yield self.clear(f"{order.order_id}/{line_id}", event.time, "line shipped in full")
+            if key in short and line is not None and line.shipped >= line.qty:
+                del short[key]
+                yield self.clear(key, event.time, "line shipped in full")
 
 
 DETECTOR = PickShort
