@@ -281,6 +281,18 @@ def _failed(state: State, ev: Event) -> None:
         shipment.status = "failed"
 
 
+def _carrier_rejected(state: State, ev: Event) -> None:
+    """A carrier refusing a shipment ends that shipment's journey, like a failed delivery."""
+    d = ev.data
+    shipment = state.shipments.get(d.shipment_id) if d.shipment_id else None
+    if shipment is None and d.order_id in state.orders:
+        ids = state.orders[d.order_id].shipment_ids
+        shipment = state.shipments.get(ids[-1]) if ids else None
+    if shipment is not None and shipment.delivered_at is None:
+        shipment.failed_at = ev.time
+        shipment.status = "rejected"
+
+
 def _po_created(state: State, ev: Event) -> None:
     d = ev.data
     lines: dict[str, float] = {}
@@ -447,6 +459,7 @@ PROJECTORS: dict[str, Callable[[State, Event], None]] = {
     "shipment.delayed": _delayed,
     "shipment.delivered": _delivered,
     "shipment.failed": _failed,
+    "carrier.rejected": _carrier_rejected,
     "purchase_order.created": _po_created,
     "purchase_order.delayed": _po_delayed,
     "asn.received": _asn,

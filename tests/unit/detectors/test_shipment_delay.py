@@ -254,3 +254,12 @@ def test_live_ingest_and_batch_replay_give_the_same_cases():
     ]
     for events in scenarios:
         assert cases_of(live(events), "shipment.delay") == cases_of(run(events), "shipment.delay")
+
+
+def test_a_shipment_the_carrier_rejected_is_not_also_a_missed_promise():
+    data = {"order_id": "SO-1", "shipment_id": "SH-1", "carrier": "ups", "reason": "address"}
+    rejected = ev("carrier.rejected", data, when=at(hours=6))
+    events = [*master(), the_order(), created(), rejected]
+    assert cases_of(run(events, until=at(days=9)), "shipment.delay") == []
+    [failed] = cases_of(run(events, until=at(days=9)), "shipment.failed")
+    assert failed["status"] == "open"
