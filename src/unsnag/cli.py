@@ -89,22 +89,30 @@ def _require_file(path: Path) -> None:
         fail(f"{path}: no such file")
 
 
-def cases_table(cases: list[dict[str, Any]], title: str, limit: int = 20) -> Table:
+def cases_table(
+    cases: list[dict[str, Any]], title: str, limit: int = 20, show_status: bool = True
+) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold", expand=True)
-    for name in ("prio", "id", "type", "status", "subject", "team", "due (UTC)"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "prio" else "left")
-    table.add_column("summary", ratio=1, overflow="ellipsis", no_wrap=True)
+    table.add_column("prio", justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    if show_status:
+        table.add_column("status", no_wrap=True)
+    table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("team", no_wrap=True, overflow="ellipsis", max_width=12)
+    table.add_column("due (UTC)", no_wrap=True)
+    table.add_column("summary", ratio=1, min_width=16, overflow="ellipsis", no_wrap=True)
     for case in cases[:limit]:
-        table.add_row(
-            f"{case['priority']:.1f}",
-            case["id"],
-            case["type"],
-            case["status"],
+        row = [f"{case['priority']:.1f}", case["id"], case["type"]]
+        if show_status:
+            row.append(case["status"])
+        row += [
             case["subject"],
             case["owner_team"],
             (case.get("due_at") or "")[5:16].replace("T", " "),
             case.get("summary") or "",
-        )
+        ]
+        table.add_row(*row)
     return table
 
 
@@ -129,9 +137,8 @@ def replay(
         key=lambda c: (-c["priority"], c["opened_at"], c["id"]),
     )
     if ranked:
-        console.print(
-            cases_table(ranked, f"Open cases, highest priority first ({len(ranked)})", top)
-        )
+        title = f"Open cases, highest priority first ({len(ranked)})"
+        console.print(cases_table(ranked, title, top, show_status=False))
     console.print(
         f"[bold]{summary['accepted']:,}[/] accepted, [bold]{summary['refused']:,}[/] refused, "
         f"[bold]{summary['duplicates_ignored']:,}[/] duplicates ignored, "
