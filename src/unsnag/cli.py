@@ -207,6 +207,37 @@ def cases(
     console.print(cases_table(rows, f"Cases ({len(rows)} shown)", limit))
 
 
+@app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per line.")] = False,
+) -> None:
+    """List refused inputs kept in the store: why, where from, and the raw text."""
+    import orjson
+
+    from unsnag.settings import load_settings
+    from unsnag.store import open_store
+
+    with friendly_errors(), open_store(load_settings().database_url) as store:
+        total = store.dead_letter_count()
+        rows = store.list_dead_letters(limit=limit)
+    if as_json:
+        for row in rows:
+            record = {"id": row.id, "received_at": row.received_at.isoformat(),
+                      "origin": row.origin, "field": row.field, "reason": row.reason,
+                      "raw": row.raw}  # fmt: skip
+            sys.stdout.write(orjson.dumps(record).decode() + "\n")
+        return
+    table = Table(title=f"Dead letters ({len(rows)} of {total})", title_justify="left",
+                  header_style="bold", expand=True)  # fmt: skip
+    for name in ("id", "received (UTC)", "origin", "reason"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(str(row.id), row.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      row.origin or "", row.reason)  # fmt: skip
+    console.print(table)
+
+
 @policy_app.command("check")
 def policy_check(path: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
     """Validate a policy file: shape, references, and every CEL expression."""

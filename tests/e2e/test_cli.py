@@ -114,6 +114,10 @@ def ingest_and_list(env: dict[str, str], cwd: Path) -> None:
     assert replayed.returncode == 0
     expected = {c["id"]: c["status"] for c in read_jsonl(cwd / "replay" / "cases.jsonl")}
     assert {r["id"]: r["status"] for r in rows} == expected
+    dead = unsnag("dead-letters", "--json", "--limit", "100", env=env, cwd=cwd)
+    records = [json.loads(line) for line in dead.stdout.splitlines()]
+    assert len(records) == 10  # five bad lines, ingested twice: kept each time, never dropped
+    assert any(r["field"] == "data.lines.0.qty" for r in records)
     only_open = unsnag("cases", "--json", "--status", "open", "--limit", "1000", env=env, cwd=cwd)
     assert all(json.loads(line)["status"] == "open" for line in only_open.stdout.splitlines())
 

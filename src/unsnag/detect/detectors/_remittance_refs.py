@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["invoice", "order", "po", "bare"]
 
@@ -50,15 +50,35 @@ _MONEY = re.compile(r"^[$€£]?\d[\d.,']*[.,]\d{2}$")  # 240.00, $1.240,50: an 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+# Both are pure and called for the same ids over and over (an invoice's id, order and PO
+# when it opens, when a remittance may pay it and when it is settled; payers mostly write
+# the invoice id itself): remembered, a bounded number at a time, per process.
+_CACHE_SIZE = 1 << 16
+_normalised: dict[str, str] = {}
+_cores: dict[str, str] = {}
+
+
 def normalise(text: str) -> str:
     """Upper case, letters and digits only: ``Inv# 0099`` -> ``INV0099``."""
-    return _NOT_ALNUM.sub("", text.upper())
+    norm = _normalised.get(text)
+    if norm is None:
+        norm = _NOT_ALNUM.sub("", text.upper())
+        if len(_normalised) >= _CACHE_SIZE:
+            _normalised.clear()
+        _normalised[text] = norm
+    return norm
 
 
 def core(text: str) -> str:
     """The digits of an id without leading zeros (``INV-0099`` -> ``99``); '' if none."""
-    digits = _NOT_DIGIT.sub("", text)
-    return digits.lstrip("0") or ("0" if digits else "")
+    found = _cores.get(text)
+    if found is None:
+        digits = _NOT_DIGIT.sub("", text)
+        found = digits.lstrip("0") or ("0" if digits else "")
+        if len(_cores) >= _CACHE_SIZE:
+            _cores.clear()
+        _cores[text] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +100,11 @@ class Candidate:
     order_id: str
     po_number: str | None
     balance: float
+
+
+def _money_like(written: str) -> bool:
+    # a part holds no line break, so _MONEY can only match one ending in [.,] and 2 digits
+    return len(written) >= 4 and written[-3] in ".," and _MONEY.match(written) is not None
 
 
 def _kind_of_word(word: str) -> Kind | None:
@@ -114,7 +139,7 @@ def parse(text: str | Iterable[str] | None) -> tuple[Ref, ...]:
         found: list[Ref] = []
         for written in _PARTS.split(chunk):
             part = normalise(written)
-            if not part or (context == "bare" and _MONEY.match(written)):
+            if not part or (context == "bare" and _money_like(written)):
                 continue
             prefix = part[: len(part) - len(part.lstrip(_LETTERS))]
             if prefix == part:  # a word: maybe a keyword
@@ -139,8 +164,7 @@ def parse(text: str | Iterable[str] | None) -> tuple[Ref, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class _Norm:
+class _Norm(NamedTuple):
     cand: Candidate
     inv: str
     inv_core: str

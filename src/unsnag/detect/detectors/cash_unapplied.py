@@ -38,7 +38,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from unsnag.detect.base import Detector, Impact, Output
-from unsnag.detect.detectors._remittance_refs import Candidate, core, match, normalise, parse
+from unsnag.detect.detectors._remittance_refs import (
+    Candidate,
+    Ref,
+    core,
+    match,
+    normalise,
+    parse,
+)
 from unsnag.events import Event
 from unsnag.policy.model import Policy
 from unsnag.state.model import Invoice, State
@@ -79,18 +86,27 @@ class CashUnapplied(Detector):
         if event.type == "remittance.received":
             yield from self._received(event, state)
             return
-        if d.invoice_id:
-            self._track_open(state, d.invoice_id)
+        invoice_id: str | None = d.invoice_id
+        if invoice_id:
+            self._track_open(state, invoice_id)
         if event.type == "payment.applied":
-            if d.remittance_id:
-                self._applied(state, d.remittance_id, d.invoice_id, d.amount)
-            rids = {d.remittance_id} if d.remittance_id else set()
-            rids.update(self.memory["by_invoice"].get(d.invoice_id, ()))
-            for rid in sorted(rids):
+            rid: str | None = d.remittance_id
+            if rid:
+                self._applied(state, rid, invoice_id, d.amount)
+            waiting = self.memory["by_invoice"].get(invoice_id)
+            if waiting:
+                rids = sorted({rid, *waiting} if rid else set(waiting))
+            elif rid:
+                rids = [rid]
+            else:
+                return
+            for rid in rids:
                 yield from self._check_settled(rid, event, state)
-        elif d.invoice_id:  # credit_memo.issued
-            for rid in sorted(self.memory["by_invoice"].get(d.invoice_id, ())):
-                yield from self._check_settled(rid, event, state)
+        elif invoice_id:  # credit_memo.issued
+            waiting = self.memory["by_invoice"].get(invoice_id)
+            if waiting:
+                for rid in sorted(waiting):
+                    yield from self._check_settled(rid, event, state)
 
     # --- indexes: invoices by their ids' forms, and each customer's open invoices ------
 
@@ -100,56 +116,83 @@ class CashUnapplied(Detector):
         if invoice is None:
             return
         open_of: dict[str, dict[str, list[str]]] = self.memory["open_of"]
-        mine = open_of.get(invoice.customer_id, {})
+        customer_id = invoice.customer_id
+        mine = open_of.get(customer_id, {})
         is_open = invoice.balance() > OPEN_BALANCE
         if is_open == (invoice_id in mine):
             return
+        by_norm: dict[str, list[str]] = self.memory["by_norm"]
+        by_core: dict[str, list[str]] = self.memory["by_core"]
         if is_open:
             order = state.orders.get(invoice.order_id)
-            texts = [invoice.invoice_id, invoice.order_id]
+            norms = {normalise(invoice.invoice_id), normalise(invoice.order_id)}
             if order is not None and order.po_number:
-                texts.append(order.po_number)
-            keys = sorted({normalise(text) for text in texts} - {""})
-            open_of.setdefault(invoice.customer_id, {})[invoice_id] = keys
-        else:
-            keys = mine.pop(invoice_id)
-            if not mine:
-                del open_of[invoice.customer_id]
-            self._settled(invoice_id)
-        by_norm: dict[str, list[str]] = self.memory["by_norm"]
-        by_core: dict[str, list[str]] = self.memory["by_core"]
+                norms.add(normalise(order.po_number))
+            norms.discard("")
+            keys = sorted(norms)
+            open_of.setdefault(customer_id, mine)[invoice_id] = keys
+            for norm in keys:
+                _add(by_norm, norm, invoice_id)
+                digits = core(norm)
+                if digits:
+                    _add(by_core, digits, invoice_id)
+            return
+        keys = mine.pop(invoice_id)
+        if not mine:
+            del open_of[customer_id]
+        self._settled(invoice_id)
         for norm in keys:
-            for index, key in ((by_norm, norm), (by_core, core(norm))):
-                if not key:
-                    continue
-                if is_open:
-                    bucket = index.setdefault(key, [])
-                    if invoice_id not in bucket:
-                        bucket.append(invoice_id)
-                else:
-                    _discard(index, key, invoice_id)
+            _discard(by_norm, norm, invoice_id)
+            digits = core(norm)
+            if digits:
+                _discard(by_core, digits, invoice_id)
 
-    def _open_invoices_of(self, state: State, customer_id: str) -> list[Invoice]:
-        ids = sorted(self.memory["open_of"].get(customer_id, ()))
-        return [state.invoices[i] for i in ids]
+    def _by_amount(self, state: State, customer_id: str, expected: float) -> Matched:
+        """The customer's open invoices on which what is still expected equals ``expected``,
+        up to two (in no particular order: only a single one is of use)."""
+        tol = self.cfg.amount_tolerance
+        invoices = state.invoices
+        pending = self._pending()
+        exact: Matched = []
+        for invoice_id in self.memory["open_of"].get(customer_id, ()):
+            invoice = invoices[invoice_id]
+            balance = invoice.balance()
+            if invoice_id in pending:
+                balance = self._expected(invoice, balance=balance)
+            if abs(balance - expected) <= tol:
+                exact.append((invoice_id, balance))
+                if len(exact) > 1:
+                    break
+        return exact
 
     def _indexed(
-        self, state: State, keys: Iterable[tuple[str, str]], customer_id: str | None
-    ) -> list[Invoice]:
-        """The open invoices (of the customer, if named) any reference could point at."""
+        self, state: State, refs: Iterable[Ref], customer_id: str | None
+    ) -> list[tuple[Invoice, float]]:
+        """The open invoices (of the customer, if named) any reference could point at,
+        each with its open balance."""
         by_norm: dict[str, list[str]] = self.memory["by_norm"]
         by_core: dict[str, list[str]] = self.memory["by_core"]
-        found: dict[str, Invoice] = {}
-        for norm, digits in keys:
-            for invoice_id in (*by_norm.get(norm, ()), *by_core.get(digits, ())):
-                invoice = state.invoices.get(invoice_id)
-                if (
-                    invoice is not None
-                    and (customer_id is None or invoice.customer_id == customer_id)
-                    and invoice.balance() > OPEN_BALANCE
-                ):
-                    found[invoice_id] = invoice
-        return [found[i] for i in sorted(found)]
+        invoices = state.invoices
+        found: dict[str, tuple[Invoice, float] | None] = {}
+        for ref in refs:
+            for bucket in (by_norm.get(ref.norm), by_core.get(ref.core)):
+                if not bucket:
+                    continue
+                for invoice_id in bucket:
+                    if invoice_id in found:
+                        continue
+                    hit = None
+                    invoice = invoices.get(invoice_id)
+                    if invoice is not None and (
+                        customer_id is None or invoice.customer_id == customer_id
+                    ):
+                        balance = invoice.balance()
+                        if balance > OPEN_BALANCE:
+                            hit = (invoice, balance)
+                    found[invoice_id] = hit
+        if len(found) == 1:
+            return [hit for hit in found.values() if hit is not None]
+        return [hit for i in sorted(found) if (hit := found[i]) is not None]
 
     # --- cash received, not yet applied -------------------------------------------------
 
@@ -161,14 +204,17 @@ class CashUnapplied(Detector):
         pending_of: dict[str, list[str]] = self.memory.setdefault("pending_of", {})
         return pending_of
 
-    def _expected(self, invoice: Invoice, but: str | None = None) -> float:
-        """An invoice's open balance less what pending remittances (but one) will pay."""
-        balance = invoice.balance()
-        others = sum(
-            amount
-            for rid, amount in self._pending().get(invoice.invoice_id, {}).items()
-            if rid != but
-        )
+    def _expected(
+        self, invoice: Invoice, but: str | None = None, balance: float | None = None
+    ) -> float:
+        """An invoice's open balance (``balance``, if known already) less what pending
+        remittances (but one) will pay."""
+        if balance is None:
+            balance = invoice.balance()
+        mine = self._pending().get(invoice.invoice_id)
+        if not mine:  # nothing pending: balance - min(0, max(balance, 0.0)) is balance
+            return balance
+        others = sum(amount for rid, amount in mine.items() if rid != but)
         return balance - min(others, max(balance, 0.0))
 
     def _pending_from(self, invoice_ids: Iterable[str], but: str) -> list[str]:
@@ -257,20 +303,21 @@ class CashUnapplied(Detector):
         refs_ = parse(d.references)
         customer_id: str | None = d.customer_id
         # every invoice a reference can match shares a normalised id or digits core with it
-        invoices = self._indexed(state, ((r.norm, r.core) for r in refs_), customer_id)
+        invoices = self._indexed(state, refs_, customer_id) if refs_ else []
         # balances less what remittances received before this one will pay once applied
         candidates = [
-            Candidate(inv.invoice_id, inv.order_id, _po_of(state, inv), self._expected(inv))
-            for inv in invoices
+            Candidate(
+                inv.invoice_id,
+                inv.order_id,
+                _po_of(state, inv),
+                self._expected(inv, balance=balance),
+            )
+            for inv, balance in invoices
         ]
         matched = match(refs_, candidates, expected, cfg.amount_tolerance, cfg.min_reference_digits)
         if not matched:
             if customer_id:
-                exact = [
-                    (inv.invoice_id, still)
-                    for inv in self._open_invoices_of(state, customer_id)
-                    if abs((still := self._expected(inv)) - expected) <= cfg.amount_tolerance
-                ]
+                exact = self._by_amount(state, customer_id, expected)
                 if len(exact) == 1:
                     return None, exact  # applied by amount
             payer = customer_id or "an unknown payer"
@@ -279,8 +326,12 @@ class CashUnapplied(Detector):
         paid = [(c.invoice_id, c.balance) for c in matched]
         balances = sum(c.balance for c in matched)
         gap = balances - expected
+        if -cfg.amount_tolerance <= gap <= cfg.short_pay_tolerance:
+            return None, paid  # adds up (the common case: no summary to write)
         ids = tuple(c.invoice_id for c in matched)
-        customer_id = customer_id or next(i.customer_id for i in invoices if i.invoice_id in ids)
+        customer_id = customer_id or next(
+            inv.customer_id for inv, _ in invoices if inv.invoice_id in ids
+        )
         what = f"pays {_money(amount)} against {_money(balances)} open on {', '.join(ids)}"
         earlier = self._pending_from(ids, but=d.remittance_id)
         if earlier:
@@ -363,6 +414,14 @@ class CashUnapplied(Detector):
         for invoice_id in self.memory["open"].pop(rid, ()):
             _discard(by_invoice, invoice_id, rid)
         yield self.clear(rid, event.time, reason)
+
+
+def _add(index: dict[str, list[str]], key: str, value: str) -> None:
+    bucket = index.get(key)
+    if bucket is None:
+        index[key] = [value]
+    elif value not in bucket:
+        bucket.append(value)
 
 
 def _discard(index: dict[str, list[str]], key: str, value: str) -> None:
