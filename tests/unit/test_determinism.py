@@ -155,7 +155,126 @@ def interface_down(n: int, v: int):
     return steps
 
 
-SCENARIOS: list[Scenario] = [pick_short, duplicate, mispriced, stock_gap, overdue, interface_down]
+def credit_hold(n: int, v: int):
+    oid = f"SO{n}"
+    release_after = (0.2, 5, 0.2, 30)[v]  # hours: within the grace, or long after
+    steps = [_order(n, oid, 5, 9.0, 0)]
+    if v >= 2:  # picking started before the hold: opens at once
+        steps.append(
+            (
+                "pick.confirmed",
+                {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty_picked": 5},
+                0.5,
+                "wms/dc1",
+            )  # fmt: skip
+        )
+    steps.append(("order.held", {"order_id": oid, "hold_code": "credit"}, 1, "erp"))
+    steps.append(("order.released", {"order_id": oid, "hold_code": "credit"},
+                  1 + release_after, "erp"))  # fmt: skip
+    return steps
+
+
+def late_shipment(n: int, v: int):
+    oid, sid = f"SO{n}", f"SH{n}"
+    promise = iso(T0 + timedelta(days=3))
+    steps = [
+        _order(n, oid, 5, 9.0, 0),
+        (
+            "shipment.created",
+            {
+                "shipment_id": sid,
+                "order_id": oid,
+                "carrier": "ups",
+                "lines": [{"line_id": "1", "qty": 5}],
+                "promised_delivery_date": promise,
+            },
+            10,
+            "tms",
+        ),  # fmt: skip
+        (
+            "shipment.dispatched",
+            {"shipment_id": sid, "eta": iso(T0 + timedelta(days=2))},
+            12,
+            "carrier/ups",
+        ),  # fmt: skip
+    ]
+    if v % 2:
+        steps.append(("shipment.delayed", {"shipment_id": sid,
+                                           "eta": iso(T0 + timedelta(days=5))},
+                      30, "carrier/ups"))  # fmt: skip
+    delivered_at = 24 * (6 if v >= 2 else 2)
+    steps.append(("shipment.delivered", {"shipment_id": sid}, delivered_at, "carrier/ups"))
+    return steps
+
+
+def contested_stock(n: int, v: int):
+    steps = [_order(n, f"SO{n}-{k}", 5, 9.0, k * 0.1, f"PO{n}-{k}") for k in range(2 + v % 2)]
+    for k in range(2 + v % 2):
+        steps.append(
+            (
+                "allocation.failed",
+                {
+                    "order_id": f"SO{n}-{k}",
+                    "line_id": "1",
+                    "node_id": f"dc{n}",
+                    "sku": f"S{n}",
+                    "qty_requested": 5,
+                    "qty_available": 0,
+                },
+                1 + k * 0.1,
+                "erp",
+            )  # fmt: skip
+        )
+    if v >= 2:
+        steps.append(
+            (
+                "allocation.reserved",
+                {"order_id": f"SO{n}-0", "line_id": "1", "node_id": f"dc{n}", "qty": 5},
+                5,
+                "erp",
+            )  # fmt: skip
+        )
+    return steps
+
+
+def remittance(n: int, v: int):
+    oid = f"SO{n}"
+    amount = (45.0, 40.0, 45.0, 99.0)[v]
+    refs = (f"Inv# {n}000", f"INV{n}000", f"INV{n}000/{oid}", "no idea")[v]
+    return [
+        _order(n, oid, 5, 9.0, 0),
+        (
+            "invoice.issued",
+            {"invoice_id": f"INV-{n}000", "order_id": oid, "customer_id": f"C{n}", "amount": 45.0},
+            24,
+            "finance",
+        ),  # fmt: skip
+        (
+            "remittance.received",
+            {
+                "remittance_id": f"RM{n}",
+                "customer_id": f"C{n}",
+                "amount": amount,
+                "references": refs,
+            },
+            48,
+            "finance",
+        ),  # fmt: skip
+    ]
+
+
+SCENARIOS: list[Scenario] = [
+    pick_short,
+    duplicate,
+    mispriced,
+    stock_gap,
+    overdue,
+    interface_down,
+    credit_hold,
+    late_shipment,
+    contested_stock,
+    remittance,
+]
 
 
 def build(n: int, kind: int, variant: int) -> list[dict[str, Any]]:
@@ -201,7 +320,11 @@ def test_interleaving_and_redelivery_do_not_change_a_byte(plan, data):
     assert replay_bytes(redelivered) == baseline
 
 
-def test_the_scenarios_do_open_cases():
-    streams = [build(n, kind, 0) for n, kind in enumerate(range(len(SCENARIOS)))]
+def test_the_scenarios_open_cases_of_many_types():
+    streams = [
+        build(n, kind, variant)
+        for n, (kind, variant) in enumerate((k, v) for k in range(len(SCENARIOS)) for v in range(4))
+    ]
     output = replay_bytes([event for stream in streams for event in stream])
-    assert output.count(b'"id":"C-') >= 3
+    types = {line.split(b'"type":"')[1].split(b'"')[0] for line in output.splitlines()}
+    assert len(types) >= 10, types
