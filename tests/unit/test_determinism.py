@@ -166,7 +166,7 @@ def credit_hold(n: int, v: int):
                 {"order_id": oid, "line_id": "1", "node_id": "dc1", "qty_picked": 5},
                 0.5,
                 "wms/dc1",
-            )  # fmt: skip
+            )
         )
     steps.append(("order.held", {"order_id": oid, "hold_code": "credit"}, 1, "erp"))
     steps.append(("order.released", {"order_id": oid, "hold_code": "credit"},
@@ -190,13 +190,13 @@ def late_shipment(n: int, v: int):
             },
             10,
             "tms",
-        ),  # fmt: skip
+        ),
         (
             "shipment.dispatched",
             {"shipment_id": sid, "eta": iso(T0 + timedelta(days=2))},
             12,
             "carrier/ups",
-        ),  # fmt: skip
+        ),
     ]
     if v % 2:
         steps.append(("shipment.delayed", {"shipment_id": sid,
@@ -223,7 +223,7 @@ def contested_stock(n: int, v: int):
                 },
                 1 + k * 0.1,
                 "erp",
-            )  # fmt: skip
+            )
         )
     if v >= 2:
         steps.append(
@@ -232,7 +232,7 @@ def contested_stock(n: int, v: int):
                 {"order_id": f"SO{n}-0", "line_id": "1", "node_id": f"dc{n}", "qty": 5},
                 5,
                 "erp",
-            )  # fmt: skip
+            )
         )
     return steps
 
@@ -248,7 +248,7 @@ def remittance(n: int, v: int):
             {"invoice_id": f"INV-{n}000", "order_id": oid, "customer_id": f"C{n}", "amount": 45.0},
             24,
             "finance",
-        ),  # fmt: skip
+        ),
         (
             "remittance.received",
             {
@@ -259,7 +259,7 @@ def remittance(n: int, v: int):
             },
             48,
             "finance",
-        ),  # fmt: skip
+        ),
     ]
 
 
