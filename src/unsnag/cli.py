@@ -126,9 +126,11 @@ def replay(
     """Run a file of events through the engine in memory; write cases, dead letters, summary."""
     from unsnag.replay import run_replay, write_results
 
+    from unsnag.settings import load_settings
+
     _require_file(path)
     with friendly_errors():
-        loaded = _policy(policy)
+        loaded = _policy(policy, load_settings().policy_path)
         with file_progress(path, "replaying") as on_bytes:
             result = run_replay(path, loaded, on_bytes)
         summary = write_results(result, out, str(path))

@@ -50,35 +50,25 @@ _MONEY = re.compile(r"^[$€£]?\d[\d.,']*[.,]\d{2}$")  # 240.00, $1.240,50: an 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-# Both are pure and called for the same ids over and over (an invoice's id, order and PO
-# when it opens, when a remittance may pay it and when it is settled; payers mostly write
-# the invoice id itself): remembered, a bounded number at a time, per process.
-_CACHE_SIZE = 1 << 16
-_normalised: dict[str, str] = {}
-_cores: dict[str, str] = {}
-
-
 def normalise(text: str) -> str:
     """Upper case, letters and digits only: ``Inv# 0099`` -> ``INV0099``."""
-    norm = _normalised.get(text)
-    if norm is None:
-        norm = _NOT_ALNUM.sub("", text.upper())
-        if len(_normalised) >= _CACHE_SIZE:
-            _normalised.clear()
-        _normalised[text] = norm
-    return norm
+    upper = text.upper()
+    # ids are mostly ASCII letters and digits, maybe with dashes: no regex for them
+    if upper.isascii():
+        if upper.isalnum():
+            return upper
+        plain = upper.replace("-", "")
+        if plain.isalnum():
+            return plain
+    return _NOT_ALNUM.sub("", upper)
 
 
 def core(text: str) -> str:
     """The digits of an id without leading zeros (``INV-0099`` -> ``99``); '' if none."""
-    found = _cores.get(text)
-    if found is None:
+    digits = text.lstrip(_LETTERS)  # ids are mostly upper case letters, then digits
+    if not (digits.isascii() and digits.isdigit()):
         digits = _NOT_DIGIT.sub("", text)
-        found = digits.lstrip("0") or ("0" if digits else "")
-        if len(_cores) >= _CACHE_SIZE:
-            _cores.clear()
-        _cores[text] = found
-    return found
+    return digits.lstrip("0") or ("0" if digits else "")
 
 
 @dataclass(frozen=True, slots=True)

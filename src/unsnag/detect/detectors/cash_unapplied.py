@@ -115,14 +115,17 @@ class CashUnapplied(Detector):
         invoice = state.invoices.get(invoice_id)
         if invoice is None:
             return
-        open_of: dict[str, dict[str, list[str]]] = self.memory["open_of"]
+        # the same id, as the state holds it: the indexes hold (and find) that very string
+        invoice_id = invoice.invoice_id
+        memory = self.memory
+        open_of: dict[str, dict[str, list[str]]] = memory["open_of"]
         customer_id = invoice.customer_id
         mine = open_of.get(customer_id, {})
         is_open = invoice.balance() > OPEN_BALANCE
         if is_open == (invoice_id in mine):
             return
-        by_norm: dict[str, list[str]] = self.memory["by_norm"]
-        by_core: dict[str, list[str]] = self.memory["by_core"]
+        by_norm: dict[str, list[str]] = memory["by_norm"]
+        by_core: dict[str, list[str]] = memory["by_core"]
         if is_open:
             order = state.orders.get(invoice.order_id)
             norms = {normalise(invoice.invoice_id), normalise(invoice.order_id)}
@@ -426,10 +429,13 @@ def _add(index: dict[str, list[str]], key: str, value: str) -> None:
 
 def _discard(index: dict[str, list[str]], key: str, value: str) -> None:
     values = index.get(key)
-    if values is not None and value in values:
-        values.remove(value)
-        if not values:
+    if values is None:
+        return
+    if len(values) == 1:  # the usual bucket: one invoice, or one remittance
+        if values[0] == value:
             del index[key]
+    elif value in values:
+        values.remove(value)
 
 
 def _drop(index: dict[str, dict[str, float]], key: str, inner: str) -> None:
