@@ -56,7 +56,7 @@ def friendly_errors() -> Iterator[None]:
 @contextmanager
 def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
     """A progress bar over the bytes of ``path`` on a terminal; nothing otherwise."""
-    if not console.is_terminal or path.suffix == ".gz":
+    if not console.is_terminal:
         yield None
         return
     columns = (
@@ -68,16 +68,7 @@ def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None] | No
     )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=path.stat().st_size)
-        pending = 0
-
-        def advance(size: int) -> None:
-            nonlocal pending
-            pending += size
-            if pending >= 1 << 20:
-                progress.advance(task, pending)
-                pending = 0
-
-        yield advance
+        yield lambda position: progress.update(task, completed=position)
 
 
 def _policy(path: Path | None, settings_path: str | None = None) -> Policy:
@@ -125,14 +116,13 @@ def replay(
 ) -> None:
     """Run a file of events through the engine in memory; write cases, dead letters, summary."""
     from unsnag.replay import run_replay, write_results
-
     from unsnag.settings import load_settings
 
     _require_file(path)
     with friendly_errors():
         loaded = _policy(policy, load_settings().policy_path)
-        with file_progress(path, "replaying") as on_bytes:
-            result = run_replay(path, loaded, on_bytes)
+        with file_progress(path, "replaying") as on_position:
+            result = run_replay(path, loaded, on_position)
         summary = write_results(result, out, str(path))
     ranked = sorted(
         (c.to_dict() for c in result.engine.cases() if c.is_open),

@@ -67,23 +67,38 @@ def _array_items(path: Path) -> Iterator[Item]:
         yield f"{path}#item", index, orjson.dumps(item), item
 
 
-def _line_items(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[Item]:
+PROGRESS_EVERY = 2048  # lines between progress reports
+
+
+def _position(handle: IO[bytes]) -> int:
+    """Bytes of the file on disk consumed so far (compressed bytes for .gz)."""
+    inner = getattr(handle, "fileobj", None)
+    return int(inner.tell()) if inner is not None else handle.tell()
+
+
+def _line_items(path: Path, on_position: Callable[[int], None] | None) -> Iterator[Item]:
     name = str(path)
     with _open(path) as handle:
         for number, line in enumerate(handle, start=1):
-            if on_bytes is not None:
-                on_bytes(len(line))
+            if on_position is not None and number % PROGRESS_EVERY == 0:
+                on_position(_position(handle))
             stripped = line.strip()
             if stripped:
                 yield name, number, stripped, _decode(stripped)
 
 
-def read_items(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[Item]:
-    """Yield every item of a JSON Lines file or a JSON array file."""
+def read_items(
+    path: Path, on_position: Callable[[int], None] | None = None
+) -> Iterator[Item]:
+    """Yield every item of a JSON Lines file or a JSON array file.
+
+    ``on_position`` is told, every few thousand lines, how many bytes of the file (as
+    stored: compressed for .gz) have been read — for a progress bar.
+    """
     if _is_array(path):
         yield from _array_items(path)
     else:
-        yield from _line_items(path, on_bytes)
+        yield from _line_items(path, on_position)
 
 
 def parse_items(

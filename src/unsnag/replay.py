@@ -48,7 +48,7 @@ class ReplayResult:
 
 
 def run_replay(
-    path: Path, policy: Policy, on_bytes: Callable[[int], None] | None = None
+    path: Path, policy: Policy, on_position: Callable[[int], None] | None = None
 ) -> ReplayResult:
     """Run every event of ``path`` through a fresh engine; timers fire at the end."""
     engine = Engine(policy)
@@ -56,7 +56,7 @@ def run_replay(
     extra = frozenset(policy.systems)
     started = time.perf_counter()
     with batch_gc():
-        for item in parse_items(read_items(path, on_bytes), extra):
+        for item in parse_items(read_items(path, on_position), extra):
             if isinstance(item, Refused):
                 refused.append(item)
             else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal
 
 Kind = Literal["invoice", "order", "po", "bare"]
 
@@ -92,11 +92,6 @@ class Candidate:
     balance: float
 
 
-def _money_like(written: str) -> bool:
-    # a part holds no line break, so _MONEY can only match one ending in [.,] and 2 digits
-    return len(written) >= 4 and written[-3] in ".," and _MONEY.match(written) is not None
-
-
 def _kind_of_word(word: str) -> Kind | None:
     if word in INVOICE_WORDS:
         return "invoice"
@@ -129,10 +124,18 @@ def parse(text: str | Iterable[str] | None) -> tuple[Ref, ...]:
         found: list[Ref] = []
         for written in _PARTS.split(chunk):
             part = normalise(written)
-            if not part or (context == "bare" and _money_like(written)):
+            if not part:
                 continue
-            prefix = part[: len(part) - len(part.lstrip(_LETTERS))]
-            if prefix == part:  # a word: maybe a keyword
+            # a part holds no line break: _MONEY only matches one ending in [.,] and 2 digits
+            if (
+                context == "bare"
+                and len(written) >= 4
+                and written[-3] in ".,"
+                and _MONEY.match(written)
+            ):
+                continue
+            rest = part.lstrip(_LETTERS)
+            if not rest:  # a word: maybe a keyword
                 kind = _kind_of_word(part)
                 if kind == "order" and previous == "PURCHASE":
                     kind = "po"
@@ -142,8 +145,8 @@ def parse(text: str | Iterable[str] | None) -> tuple[Ref, ...]:
                 continue
             previous = ""
             kind = context
-            if prefix:
-                glued = _kind_of_word(prefix)
+            if len(rest) < len(part):  # a prefix glued on
+                glued = _kind_of_word(part[: len(part) - len(rest)])
                 kind = glued or "bare"
                 context = glued or context
             found.append(Ref(kind, part, core(part), chunk_no))
@@ -154,20 +157,49 @@ def parse(text: str | Iterable[str] | None) -> tuple[Ref, ...]:
     return tuple(out)
 
 
-class _Norm(NamedTuple):
-    cand: Candidate
-    inv: str
-    inv_core: str
-    order: str
-    order_core: str
-    po: str
-    po_core: str
+class _Norm:
+    """A candidate's ids normalised, and their digits cores.
 
+    The normalised invoice id is compared for nearly every reference; the rest only when
+    it does not settle the question, so they are worked out when first asked for.
+    """
 
-def _norms(cand: Candidate) -> _Norm:
-    inv, order = normalise(cand.invoice_id), normalise(cand.order_id)
-    po = normalise(cand.po_number) if cand.po_number else ""
-    return _Norm(cand, inv, core(inv), order, core(order), po, core(po))
+    __slots__ = ("_rest", "cand", "inv")
+
+    def __init__(self, cand: Candidate) -> None:
+        self.cand = cand
+        self.inv = normalise(cand.invoice_id)
+        # inv_core, order, order_core, po, po_core
+        self._rest: tuple[str, str, str, str, str] | None = None
+
+    def _more(self) -> tuple[str, str, str, str, str]:
+        rest = self._rest
+        if rest is None:
+            cand = self.cand
+            order = normalise(cand.order_id)
+            po = normalise(cand.po_number) if cand.po_number else ""
+            rest = self._rest = (core(self.inv), order, core(order), po, core(po))
+        return rest
+
+    @property
+    def inv_core(self) -> str:
+        return self._more()[0]
+
+    @property
+    def order(self) -> str:
+        return self._more()[1]
+
+    @property
+    def order_core(self) -> str:
+        return self._more()[2]
+
+    @property
+    def po(self) -> str:
+        return self._more()[3]
+
+    @property
+    def po_core(self) -> str:
+        return self._more()[4]
 
 
 Level = Literal["invoice", "order"]
@@ -185,7 +217,8 @@ def _hits(
 ) -> tuple[Level, list[_Norm]]:
     """The candidates one reference points at ([] when it is ambiguous), and its level."""
     if ref.kind == "invoice":
-        full = [c for c in cands if c.inv == ref.norm]
+        norm = ref.norm
+        full = [c for c in cands if c.inv == norm]
         return _one("invoice", full or [c for c in cands if c.inv_core == ref.core])
     if ref.kind == "order":
         full = [c for c in cands if c.order == ref.norm]
@@ -227,14 +260,15 @@ def match(
     """
     if not refs or not candidates:
         return ()
-    cands = [_norms(c) for c in candidates]
+    cands = [_Norm(c) for c in candidates]
     chosen: set[str] = set()
     settled_chunks: set[int] = set()
     for ref in refs:
         if ref.whole:
             _, hit = _hits(ref, cands, expected, tolerance, min_digits)
             if hit:
-                chosen.update(h.cand.invoice_id for h in hit)
+                for h in hit:
+                    chosen.add(h.cand.invoice_id)
                 settled_chunks.add(ref.chunk)
     orders: list[list[_Norm]] = []
     for ref in refs:
@@ -244,9 +278,12 @@ def match(
         if level == "order":
             orders.append(hit)
         else:
-            chosen.update(h.cand.invoice_id for h in hit)
-    named_orders = {c.order_id for c in candidates if c.invoice_id in chosen}
-    for hit in orders:
-        if hit and hit[0].cand.order_id not in named_orders:
-            chosen.update(h.cand.invoice_id for h in hit)
-    return tuple(c for c in candidates if c.invoice_id in chosen)
+            for h in hit:
+                chosen.add(h.cand.invoice_id)
+    if orders:
+        named_orders = {c.order_id for c in candidates if c.invoice_id in chosen}
+        for hit in orders:
+            if hit and hit[0].cand.order_id not in named_orders:
+                for h in hit:
+                    chosen.add(h.cand.invoice_id)
+    return tuple([c for c in candidates if c.invoice_id in chosen])

@@ -100,8 +100,10 @@ class CashUnapplied(Detector):
                 rids = [rid]
             else:
                 return
+            open_: dict[str, list[str]] = self.memory["open"]
             for rid in rids:
-                yield from self._check_settled(rid, event, state)
+                if rid in open_:  # else there is nothing to check
+                    yield from self._check_settled(rid, event, state)
         elif invoice_id:  # credit_memo.issued
             waiting = self.memory["by_invoice"].get(invoice_id)
             if waiting:
@@ -227,10 +229,11 @@ class CashUnapplied(Detector):
     def _expect(self, rid: str, amount: float, matched: Matched) -> None:
         """Hold a matched remittance's cash against its invoices until it is applied."""
         pending, pending_of = self._pending(), self._pending_of()
+        tol = self.cfg.amount_tolerance
         left = amount
         for invoice_id, expected in matched:
             share = min(left, expected)
-            if share <= self.cfg.amount_tolerance:
+            if share <= tol:
                 continue
             pending.setdefault(invoice_id, {})[rid] = share
             pending_of.setdefault(rid, []).append(invoice_id)
@@ -272,26 +275,34 @@ class CashUnapplied(Detector):
     def _settled(self, invoice_id: str) -> None:
         """A settled invoice expects nothing more."""
         pending_of = self._pending_of()
-        for rid in self._pending().pop(invoice_id, {}):
-            _discard(pending_of, rid, invoice_id)
+        waiting = self._pending().pop(invoice_id, None)
+        if waiting:
+            for rid in waiting:
+                _discard(pending_of, rid, invoice_id)
 
     # --- a remittance arrives -----------------------------------------------------------
 
     def _received(self, event: Event, state: State) -> Iterable[Output]:
+        memory = self.memory
         rid: str = event.data.remittance_id
-        if rid in self.memory["seen"] and rid not in self.memory["open"]:
+        seen: dict[str, bool] = memory["seen"]
+        if rid in seen and rid not in memory["open"]:
             return  # told again after it was applied or resolved
-        self.memory["seen"][rid] = True
+        seen[rid] = True
         self._forget(rid)  # told again: matched afresh
         problem, matched = self._assess(event, state)
         self._expect(rid, event.data.amount, matched)
         if problem is not None:
             yield self._open(event, state, *problem)
-        elif rid in self.memory["open"]:  # told again, and now it adds up
+        elif rid in memory["open"]:  # told again, and now it adds up
             yield from self._close(rid, event, "remittance now matches its invoices")
         # it may pay what an earlier short pay on the same invoices left open
-        by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
-        earlier = {r for i, _ in matched for r in by_invoice.get(i, ()) if r != rid}
+        by_invoice: dict[str, list[str]] = memory["by_invoice"]
+        earlier: set[str] = set()
+        for invoice_id, _ in matched:
+            for other in by_invoice.get(invoice_id, ()):
+                if other != rid:
+                    earlier.add(other)
         for other in sorted(earlier):
             yield from self._check_settled(other, event, state, f"shortfall paid by {rid}")
 
@@ -301,19 +312,24 @@ class CashUnapplied(Detector):
         d = event.data
         cfg = self.cfg
         amount: float = d.amount
-        deductions: list[tuple[float, str | None]] = [(x.amount, x.reason) for x in d.deductions]
-        expected = amount + sum(a for a, _ in deductions)
+        deductions: list[tuple[float, str | None]] = []
+        if d.deductions:
+            deductions = [(x.amount, x.reason) for x in d.deductions]
+            expected = amount + sum(a for a, _ in deductions)
+        else:
+            expected = amount + 0  # as amount + sum(()), to the bit
         refs_ = parse(d.references)
         customer_id: str | None = d.customer_id
         # every invoice a reference can match shares a normalised id or digits core with it
         invoices = self._indexed(state, refs_, customer_id) if refs_ else []
         # balances less what remittances received before this one will pay once applied
+        pending = self._pending()
         candidates = [
             Candidate(
                 inv.invoice_id,
                 inv.order_id,
                 _po_of(state, inv),
-                self._expected(inv, balance=balance),
+                self._expected(inv, balance=balance) if inv.invoice_id in pending else balance,
             )
             for inv, balance in invoices
         ]
