@@ -9,6 +9,9 @@ retry artefact), a failure for a line that is already reserved in full, and a fa
 for a cancelled order.
 Resolved when ``allocation.reserved`` brings the line's reserved quantity up to the
 ordered one, or the line ships in full; cancelled with its order.
+A line that is also part of an allocation conflict keeps its own shortage case: that is
+the order's view (what to tell this customer, when), while the allocation.conflict case
+is the stock's view (who gets the scarce units).
 """
 
 from __future__ import annotations
