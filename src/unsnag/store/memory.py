@@ -8,8 +8,7 @@ exactly as it would against SQLite or PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 
@@ -17,6 +16,7 @@ from unsnag.errors import NotFound
 from unsnag.events import Event
 from unsnag.store.port import (
     Case,
+    Closing,
     DeadLetter,
     StoredDeadLetter,
     case_columns,
@@ -31,7 +31,7 @@ def _copy(document: Any) -> Any:
     return orjson.loads(dump(document))
 
 
-class MemoryStore:
+class MemoryStore(Closing):
     """The :class:`~unsnag.store.port.StorePort` in plain Python containers."""
 
     def __init__(self) -> None:
@@ -126,14 +126,3 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

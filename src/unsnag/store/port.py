@@ -43,6 +43,24 @@ class StoredDeadLetter(DeadLetter):
     replayed_at: datetime | None = None
 
 
+class Closing:
+    """``with store: ...`` closes the store at the end, for every implementation."""
+
+    def close(self) -> None:
+        """Release what the store holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class StorePort(Protocol):
     """The event log, dead letters, cases and engine checkpoints of one deployment."""
 

@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, delete, func, select
@@ -28,6 +27,7 @@ from unsnag.store import tables as t
 from unsnag.store.connect import describe
 from unsnag.store.port import (
     Case,
+    Closing,
     DeadLetter,
     StoredDeadLetter,
     case_columns,
@@ -45,7 +45,7 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class Store:
+class Store(Closing):
     """The :class:`~unsnag.store.port.StorePort` on a SQLAlchemy engine."""
 
     def __init__(self, engine: Engine) -> None:
@@ -230,17 +230,6 @@ class Store:
     def close(self) -> None:
         """Release every pooled connection; the store is not usable afterwards."""
         self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _event_row(event: Event, now: datetime) -> dict[str, Any]:
