@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import at, ev, master, order
 
+from builders import at, ev, master, order
 from unsnag.inputs import parse_items, read_items
 from unsnag.policy import load_policy, policy_from_mapping
 from unsnag.service import CHECKPOINT, ingest
