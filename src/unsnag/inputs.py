@@ -87,9 +87,7 @@ def _line_items(path: Path, on_position: Callable[[int], None] | None) -> Iterat
                 yield name, number, stripped, _decode(stripped)
 
 
-def read_items(
-    path: Path, on_position: Callable[[int], None] | None = None
-) -> Iterator[Item]:
+def read_items(path: Path, on_position: Callable[[int], None] | None = None) -> Iterator[Item]:
     """Yield every item of a JSON Lines file or a JSON array file.
 
     ``on_position`` is told, every few thousand lines, how many bytes of the file (as
