@@ -143,31 +143,39 @@ def replay(
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="JSON Lines (or .jsonl.gz) or a JSON array.")],
+    path: Annotated[
+        Path, typer.Argument(help="JSON Lines (or .jsonl.gz), a JSON array, or - for stdin.")
+    ],
     policy: PolicyOpt = None,
 ) -> None:
-    """Append a file of events to the event log (idempotently) and update the cases there."""
-    from unsnag.inputs import parse_items, read_items
+    """Append events to the event log (idempotently) and update the cases there."""
+    from unsnag.inputs import parse_items, read_items, read_stream
     from unsnag.service import ingest as run_ingest
     from unsnag.settings import load_settings
     from unsnag.store import open_store
 
-    _require_file(path)
+    from_stdin = str(path) == "-"
+    if not from_stdin:
+        _require_file(path)
     with friendly_errors():
         settings = load_settings()
         loaded = _policy(policy, settings.policy_path)
-        with open_store(settings.database_url) as store, file_progress(path, "ingesting") as cb:
-            items = parse_items(read_items(path, cb), frozenset(loaded.systems))
-            report = run_ingest(store, loaded, items)
+        extra = frozenset(loaded.systems)
+        with open_store(settings.database_url) as store:
+            if from_stdin:
+                report = run_ingest(
+                    store, loaded, parse_items(read_stream(sys.stdin.buffer), extra)
+                )
+            else:
+                with file_progress(path, "ingesting") as on_position:
+                    items = parse_items(read_items(path, on_position), extra)
+                    report = run_ingest(store, loaded, items)
+    rebuilt = report.rebuilt_from
     console.print(
         f"[bold]{report.accepted:,}[/] accepted, [bold]{report.refused:,}[/] refused "
         f"(dead letters), [bold]{report.duplicates:,}[/] duplicates ignored, "
         f"{report.cases_changed:,} cases changed"
-        + (
-            f" (engine rebuilt from {report.rebuilt_from:,} logged events)"
-            if report.rebuilt_from
-            else ""
-        ),
+        + (f" (engine rebuilt from {rebuilt:,} logged events)" if rebuilt else ""),
         highlight=False,
     )
 

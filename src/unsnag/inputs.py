@@ -77,14 +77,24 @@ def _position(handle: IO[bytes]) -> int:
 
 
 def _line_items(path: Path, on_position: Callable[[int], None] | None) -> Iterator[Item]:
-    name = str(path)
     with _open(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if on_position is not None and number % PROGRESS_EVERY == 0:
-                on_position(_position(handle))
-            stripped = line.strip()
-            if stripped:
-                yield name, number, stripped, _decode(stripped)
+        yield from _stream_items(handle, str(path), on_position)
+
+
+def _stream_items(
+    handle: IO[bytes], name: str, on_position: Callable[[int], None] | None = None
+) -> Iterator[Item]:
+    for number, line in enumerate(handle, start=1):
+        if on_position is not None and number % PROGRESS_EVERY == 0:
+            on_position(_position(handle))
+        stripped = line.strip()
+        if stripped:
+            yield name, number, stripped, _decode(stripped)
+
+
+def read_stream(handle: IO[bytes], name: str = "stdin") -> Iterator[Item]:
+    """Yield every line of a JSON Lines stream (standard input), as it arrives."""
+    yield from _stream_items(handle, name)
 
 
 def read_items(path: Path, on_position: Callable[[int], None] | None = None) -> Iterator[Item]:

@@ -30,12 +30,13 @@ CASE_KEYS = {
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def unsnag(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+def unsnag(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
     command = [sys.executable, "-m", "unsnag.cli", *args]
     merged = {**os.environ, "COLUMNS": "160", **(env or {})}
     return subprocess.run(
-        command, capture_output=True, text=True, env=merged, cwd=cwd, timeout=300, check=False
-    )
+        command, capture_output=True, text=True, env=merged, cwd=cwd, timeout=300, check=False,
+        input=stdin,
+    )  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -140,3 +141,11 @@ def test_ingest_into_postgresql_is_idempotent_and_agrees_with_replay(tmp_path):
     finally:
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_ingest_reads_standard_input(tmp_path):
+    env = {"UNSNAG_DATABASE_URL": f"sqlite:///{tmp_path / 'unsnag.db'}"}
+    lines = SAMPLE.read_text().splitlines()[:40]
+    result = unsnag("ingest", "-", env=env, stdin="\n".join([*lines, "garbage"]) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("40 accepted, 1 refused")
