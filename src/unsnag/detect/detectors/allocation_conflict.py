@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from unsnag.detect.base import Detector, Impact, Output
-from unsnag.detect.detectors.allocation_shortage import shortfall
+from unsnag.detect.detectors.allocation_shortage import ALLOCATION_EVENTS, shortfall
 from unsnag.events import Event
 from unsnag.policy.model import Policy
 from unsnag.state.model import Line, State
@@ -32,15 +32,7 @@ Shortfall = tuple[datetime, float, str, float]
 class AllocationConflict(Detector):
     rule = "allocation-conflict"
     case_type = "allocation.conflict"
-    events = frozenset(
-        {
-            "allocation.failed",
-            "allocation.reserved",
-            "shipment.dispatched",
-            "shipment.delivered",
-            "order.cancelled",
-        }
-    )
+    events = ALLOCATION_EVENTS
     config_name = "allocation_conflict"
 
     def __init__(self, policy: Policy) -> None:

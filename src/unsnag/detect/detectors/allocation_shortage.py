@@ -42,19 +42,22 @@ def shortfall(
     missing = qty_requested - max(qty_available or 0.0, 0.0)
     return missing if missing > 0 else max(qty_requested, 0.0)
 
+# What makes a shortfall appear or go away; allocation.conflict reads the same.
+ALLOCATION_EVENTS = frozenset(
+    {
+        "allocation.failed",
+        "allocation.reserved",
+        "shipment.dispatched",
+        "shipment.delivered",
+        "order.cancelled",
+    }
+)
+
 
 class AllocationShortage(Detector):
     rule = "allocation-shortage"
     case_type = "allocation.shortage"
-    events = frozenset(
-        {
-            "allocation.failed",
-            "allocation.reserved",
-            "shipment.dispatched",
-            "shipment.delivered",
-            "order.cancelled",
-        }
-    )
+    events = ALLOCATION_EVENTS
     config_name = "allocation_shortage"
 
     def __init__(self, policy: Policy) -> None:
