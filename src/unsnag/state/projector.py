@@ -112,8 +112,8 @@ def _order_updated(state: State, ev: Event) -> None:
         value = getattr(d, name, None)
         if value is not None:
             setattr(order, name, value)
-    if d.po_number:
-        order.po_number = d.po_number
+    if d.po_number and d.po_number != order.po_number:
+        _reindex_po(state, order, d.po_number)
     if d.ship_to is not None:
         order.ship_to = d.ship_to.model_dump(exclude_none=True)
     if d.lines:
@@ -123,6 +123,16 @@ def _order_updated(state: State, ev: Event) -> None:
                 order.lines[ln.line_id] = Line(ln.line_id, ln.sku, ln.qty, ln.unit_price)
             else:
                 line.sku, line.qty, line.unit_price = ln.sku, ln.qty, ln.unit_price
+
+
+def _reindex_po(state: State, order: Order, po_number: str) -> None:
+    """A PO number added or corrected later moves the order in the by-PO index."""
+    if order.po_number:
+        old = state.orders_by_po.get((order.customer_id, order.po_number), [])
+        if order.order_id in old:
+            old.remove(order.order_id)
+    order.po_number = po_number
+    state.orders_by_po.setdefault((order.customer_id, po_number), []).append(order.order_id)
 
 
 def _release_open_value(state: State, order: Order) -> None:

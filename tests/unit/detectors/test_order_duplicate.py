@@ -155,3 +155,11 @@ def test_cancelling_an_unrelated_order_leaves_the_case_open():
     )
     [case] = cases_of(engine, "order.duplicate")
     assert case["status"] == "open"
+
+
+def test_a_po_number_added_later_is_found_by_the_next_duplicate():
+    first = order("SO-1", po_number="")
+    fixed = ev("order.updated", {"order_id": "SO-1", "po_number": "PO-77"}, when=at(hours=1))
+    again = order("SO-2", po_number="PO-77", when=at(hours=2))
+    [case] = cases_of(run([*master(), first, fixed, again]), "order.duplicate")
+    assert case["refs"]["original_order_id"] == "SO-1"
