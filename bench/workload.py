@@ -21,6 +21,9 @@ still inside the promise.
 
     python bench/workload.py --events 1000000 --seed 7 --out bench/out/workload.jsonl \
         --truth bench/out/workload.truth.jsonl
+
+``--out-dir DIR`` writes ``DIR/events.jsonl``, ``DIR/truth.jsonl`` and ``DIR/meta.json``
+(orders, events, seed, exception rate), the layout ``unsnag eval`` scores a replay against.
 """
 
 from __future__ import annotations
@@ -1660,14 +1663,26 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--orders", type=int, help="exactly this many order slots")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--exception-rate", type=float, default=0.05)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/workload.jsonl"))
+    parser.add_argument("--out", type=Path, help="events file (default bench/out/workload.jsonl)")
     parser.add_argument("--truth", type=Path, help="write injected faults here (JSON Lines)")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        help="write DIR/events.jsonl, DIR/truth.jsonl and DIR/meta.json (what `unsnag eval` "
+        "reads); instead of --out and --truth",
+    )
     parser.add_argument(
         "--with-bad-lines",
         action="store_true",
         help="append five lines that must be refused (for the sample)",
     )
     args = parser.parse_args(argv)
+    if args.out_dir is not None and (args.out is not None or args.truth is not None):
+        parser.error("--out-dir writes events.jsonl and truth.jsonl itself: drop --out/--truth")
+    if args.out_dir is not None:
+        args.out, args.truth = args.out_dir / "events.jsonl", args.out_dir / "truth.jsonl"
+    elif args.out is None:
+        args.out = Path("bench/out/workload.jsonl")
     orders = args.orders or orders_for_events(args.events or 100_000)
     began = wallclock.perf_counter()
     count = write_jsonl(
@@ -1681,6 +1696,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.with_bad_lines:
         with open(args.out, "ab") as out:
             out.write(b"".join(bad_lines()))
+    if args.out_dir is not None:
+        meta = {
+            "orders": orders,
+            "events": count,
+            "seed": args.seed,
+            "exception_rate": args.exception_rate,
+            "generator": "bench/workload.py",
+        }
+        (args.out_dir / "meta.json").write_bytes(
+            orjson.dumps(meta, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        )
     print(
         f"{count} events from {orders} orders in {elapsed:.2f}s "
         f"({count / elapsed:,.0f} events/s) -> {args.out}",

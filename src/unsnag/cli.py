@@ -141,6 +141,39 @@ def replay(
     )
 
 
+@app.command("eval")
+def eval_(
+    twin_dir: Annotated[
+        Path, typer.Argument(help="The twin's output: truth.jsonl, events.jsonl, meta.json.")
+    ],
+    replay_dir: Annotated[Path, typer.Argument(help="The output of unsnag replay (cases.jsonl).")],
+) -> None:
+    """Score a replay against the twin's ground truth; write REPLAY_DIR/eval.json."""
+    from unsnag import evaluate
+
+    with friendly_errors():
+        report = evaluate.evaluate_dirs(twin_dir, replay_dir)
+    why = evaluate.reasons(report)
+    table = Table(
+        title=f"Detection against ground truth ({twin_dir} vs {replay_dir})",
+        title_justify="left",
+        header_style="bold",
+        caption="\n".join(f"✗ {line}" for line in why) or None,
+        caption_justify="left",
+    )
+    for name in evaluate.COLUMNS:
+        table.add_column(
+            name,
+            justify="left" if name == "type" else "center" if name == "goal" else "right",
+            no_wrap=True,
+        )
+    rows = evaluate.table_rows(report)
+    for n, row in enumerate(rows, 1):
+        table.add_row(*row, end_section=n == len(rows) - 1)
+    console.print(table)
+    console.print(f"{evaluate.summary_line(report)} -> {replay_dir / 'eval.json'}", highlight=False)
+
+
 @app.command()
 def ingest(
     path: Annotated[

@@ -42,6 +42,7 @@ def shortfall(
     missing = qty_requested - max(qty_available or 0.0, 0.0)
     return missing if missing > 0 else max(qty_requested, 0.0)
 
+
 # What makes a shortfall appear or go away; allocation.conflict reads the same.
 ALLOCATION_EVENTS = frozenset(
     {
