@@ -1,4 +1,7 @@
-from builders import at, cases_of, customer, ev, master, order, policy_with, run
+import pytest
+
+from builders import at, cases_of, customer, default_policy, ev, master, order, policy_with, run
+from unsnag.engine import Engine
 
 
 def invoice(inv="INV-1234", oid="SO99", amount=1240.0, cid="C1", when=None):
@@ -301,3 +304,104 @@ def test_applied_cash_is_no_longer_expected_from_its_remittance():
     balance = remittance("INV-1234", amount=240.0, rid="R-2", when=at(days=20, hours=5))
     [case] = cash_cases([*events, balance])
     assert (case["key"], case["resolution"]) == ("R-1", "cash applied in full")
+
+
+# --- cash in advance of billing: the invoice is issued after the remittance ------------
+
+
+def cash_first(*later, references="INV-1234", amount=1240.0):
+    """R-1 arrives on day 1, before any invoice of C1 was issued."""
+    early = remittance(references, amount=amount, when=at(days=1))
+    return [*master(), order("SO99"), order("SO100"), early, *later]
+
+
+def test_cash_that_arrives_before_its_invoice_is_resolved_when_the_invoice_is_issued():
+    [case] = cash_cases(cash_first(invoice(when=at(days=3))))
+    assert case["root_cause"] == "no_match"
+    assert case["status"] == "resolved"
+    assert case["resolution"] == "matched to INV-1234 issued later"
+    assert case["closed_at"] == "2026-05-07T08:00:00Z"
+
+
+def test_a_remittance_referencing_the_order_number_is_matched_when_its_invoice_arrives():
+    [case] = cash_cases(cash_first(invoice(when=at(days=3)), references="order SO-99"))
+    assert (case["status"], case["resolution"]) == ("resolved", "matched to INV-1234 issued later")
+
+
+def test_a_remittance_referencing_the_po_is_matched_when_the_orders_invoice_arrives():
+    [case] = cash_cases(cash_first(invoice(when=at(days=3)), references="PO PO-SO99"))
+    assert case["status"] == "resolved"
+
+
+def test_cash_without_reference_is_matched_by_amount_to_an_invoice_issued_later():
+    [case] = cash_cases(cash_first(invoice(when=at(days=3)), references="", amount=1240.0))
+    assert case["resolution"] == "matched to INV-1234 issued later"
+
+
+def test_an_unrelated_invoice_of_the_same_customer_with_another_amount_does_not_resolve_it():
+    other = invoice("INV-1235", oid="SO100", amount=60.0, when=at(days=3))
+    [case] = cash_cases(cash_first(other, amount=500.0))
+    assert (case["status"], case["root_cause"]) == ("open", "no_match")
+    [no_ref] = cash_cases(cash_first(other, references="", amount=500.0))
+    assert no_ref["status"] == "open"
+
+
+def test_an_invoice_of_another_customer_does_not_resolve_it():
+    events = cash_first(
+        customer("C2"), order("SO7", cid="C2"), invoice("INV-1234", "SO7", cid="C2")
+    )
+    [case] = cash_cases(events)
+    assert case["status"] == "open"
+
+
+def test_a_short_pay_of_an_invoice_issued_later_stays_one_open_case_on_that_invoice():
+    events = cash_first(invoice(when=at(days=3)), amount=1000.0)
+    [case] = cash_cases(events)
+    assert (case["status"], case["root_cause"]) == ("open", "no_match")
+    assert case["refs"]["invoice_id"] == "INV-1234"
+    assert case["signals"] == 2
+    [settled] = cash_cases([*events, credit_memo(amount=240.0)])
+    assert (settled["status"], settled["resolution"]) == ("resolved", "short-paid invoices settled")
+
+
+def test_cash_matched_late_is_expected_on_its_invoice_until_applied():
+    again = remittance("INV-1234", rid="R-2", when=at(days=5))
+    cases = cash_cases(cash_first(invoice(when=at(days=3)), again))
+    assert [(c["key"], c["root_cause"]) for c in cases] == [
+        ("R-1", "no_match"),
+        ("R-2", "over_pay"),
+    ]
+
+
+def test_a_no_match_case_applied_in_full_no_longer_waits_for_an_invoice():
+    events = cash_first(payment(amount=1240.0, when=at(days=2)), invoice(when=at(days=3)))
+    [case] = cash_cases(events)
+    assert case["resolution"] == "cash applied in full"
+    assert case["closed_at"] == "2026-05-06T08:00:00Z"
+
+
+def test_a_remittance_waiting_for_its_invoice_survives_a_checkpoint():
+    engine = run(cash_first())
+    engine = Engine.restore(default_policy(), engine.snapshot())
+    engine.step(invoice(when=at(days=3)))
+    [case] = cases_of(engine, "cash.unapplied")
+    assert case["resolution"] == "matched to INV-1234 issued later"
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        [invoice(when=at(days=3))],
+        [invoice("INV-1235", oid="SO100", amount=60.0, when=at(days=2)), invoice(when=at(days=3))],
+        [invoice(amount=1300.0, when=at(days=3)), credit_memo(amount=60.0, when=at(days=4))],
+    ],
+    ids=["late-invoice", "unrelated-first", "short-then-credited"],
+)
+def test_live_and_replay_give_the_same_cases(later):
+    events = cash_first(*later)
+    engine = Engine(default_policy())
+    for event in events:
+        engine.step(event)
+        engine.advance()  # live: timers fire as the watermark moves
+    live = cases_of(engine, "cash.unapplied")
+    assert live and live == cases_of(run(events), "cash.unapplied")

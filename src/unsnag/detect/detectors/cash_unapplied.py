@@ -30,11 +30,20 @@ amount, or — for a short-pay — when credit memos, other payments or a later 
 (``shortfall paid by …``) settle the matched invoices down to what the remittance still
 has to apply. A matched remittance's cash stays expected on its invoices until
 ``payment.applied`` events carrying its id apply it, or the invoice is settled.
+
+Cash in advance of billing (an EDI 820 naming an invoice not posted yet, or paying an
+order by its order or PO number): a ``no_match`` remittance is kept, indexed by customer
+and by the normalised forms of its references, and assessed again, by the same rules, when
+an ``invoice.issued`` of that customer or naming those references arrives. If it now
+adds up on that invoice, the case is resolved at the invoice's event time (``matched to
+INV-… issued later``); if it now short- or over-pays it, the same case stays open and
+follows that invoice (a credit memo or later cash can then settle it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from unsnag.detect.base import Detector, Impact, Output
@@ -89,7 +98,10 @@ class CashUnapplied(Detector):
         invoice_id: str | None = d.invoice_id
         if invoice_id:
             self._track_open(state, invoice_id)
-        if event.type == "payment.applied":
+        if event.type == "invoice.issued":
+            if invoice_id:
+                yield from self._issued(invoice_id, event, state)
+        elif event.type == "payment.applied":
             rid: str | None = d.remittance_id
             if rid:
                 self._applied(state, rid, invoice_id, d.amount)
@@ -290,10 +302,13 @@ class CashUnapplied(Detector):
             return  # told again after it was applied or resolved
         seen[rid] = True
         self._forget(rid)  # told again: matched afresh
-        problem, matched = self._assess(event, state)
-        self._expect(rid, event.data.amount, matched)
+        rem = _record(event.data)
+        problem, matched = self._assess(rid, rem, state)
+        self._expect(rid, rem["amount"], matched)
         if problem is not None:
-            yield self._open(event, state, *problem)
+            yield self._open(rid, event.time, state, *problem)
+            if problem[2] == "no_match":
+                self._wait(rid, rem)
         elif rid in memory["open"]:  # told again, and now it adds up
             yield from self._close(rid, event, "remittance now matches its invoices")
         # it may pay what an earlier short pay on the same invoices left open
@@ -306,20 +321,21 @@ class CashUnapplied(Detector):
         for other in sorted(earlier):
             yield from self._check_settled(other, event, state, f"shortfall paid by {rid}")
 
-    def _assess(self, event: Event, state: State) -> tuple[Problem | None, Matched]:
+    def _assess(
+        self, rid: str, rem: dict[str, Any], state: State
+    ) -> tuple[Problem | None, Matched]:
         """What is wrong with a remittance (invoices, customer, root, at risk, summary),
         and the invoices it pays with what is still expected on each."""
-        d = event.data
         cfg = self.cfg
-        amount: float = d.amount
+        amount: float = rem["amount"]
         deductions: list[tuple[float, str | None]] = []
-        if d.deductions:
-            deductions = [(x.amount, x.reason) for x in d.deductions]
+        if rem["deductions"]:
+            deductions = [(a, why) for a, why in rem["deductions"]]
             expected = amount + sum(a for a, _ in deductions)
         else:
             expected = amount + 0  # as amount + sum(()), to the bit
-        refs_ = parse(d.references)
-        customer_id: str | None = d.customer_id
+        refs_ = parse(rem["references"])
+        customer_id: str | None = rem["customer_id"]
         # every invoice a reference can match shares a normalised id or digits core with it
         invoices = self._indexed(state, refs_, customer_id) if refs_ else []
         # balances less what remittances received before this one will pay once applied
@@ -340,7 +356,8 @@ class CashUnapplied(Detector):
                 if len(exact) == 1:
                     return None, exact  # applied by amount
             payer = customer_id or "an unknown payer"
-            summary = f"{_money(amount)} from {payer}: no open invoice matches {_written(d)}"
+            written = _written(rem["references"])
+            summary = f"{_money(amount)} from {payer}: no open invoice matches {written}"
             return ((), customer_id, "no_match", amount, summary), []
         paid = [(c.invoice_id, c.balance) for c in matched]
         balances = sum(c.balance for c in matched)
@@ -352,7 +369,7 @@ class CashUnapplied(Detector):
             inv.customer_id for inv, _ in invoices if inv.invoice_id in ids
         )
         what = f"pays {_money(amount)} against {_money(balances)} open on {', '.join(ids)}"
-        earlier = self._pending_from(ids, but=d.remittance_id)
+        earlier = self._pending_from(ids, but=rid)
         if earlier:
             what = (
                 f"pays {_money(amount)} against {_money(balances)} still expected on"
@@ -372,7 +389,8 @@ class CashUnapplied(Detector):
 
     def _open(
         self,
-        event: Event,
+        rid: str,
+        time: datetime,
         state: State,
         invoice_ids: tuple[str, ...],
         customer_id: str | None,
@@ -380,7 +398,7 @@ class CashUnapplied(Detector):
         at_risk: float,
         summary: str,
     ) -> Output:
-        rid: str = event.data.remittance_id
+        self._unwait(rid)
         previous: list[str] = self.memory["open"].get(rid, [])
         by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
         for invoice_id in previous:
@@ -399,12 +417,73 @@ class CashUnapplied(Detector):
         return self.signal(
             rid,
             rid,
-            event.time,
+            time,
             refs=tuple(sorted(set(pairs))),
             impact=Impact(revenue_at_risk=at_risk, customer_id=customer_id),
             root_cause=root,
             summary=summary,
         )
+
+    # --- cash before its invoice --------------------------------------------------------
+
+    def _waiting(self) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, list[str]]]:
+        """Open ``no_match`` remittances (id -> record), and their ids by customer and by
+        the normalised forms and digits cores of their references."""
+        memory = self.memory
+        return (
+            memory.setdefault("no_match", {}),
+            memory.setdefault("no_match_by_customer", {}),
+            memory.setdefault("no_match_by_key", {}),
+        )
+
+    def _wait(self, rid: str, rem: dict[str, Any]) -> None:
+        """Remember a remittance nothing matched, to try again when an invoice is issued."""
+        records, by_customer, by_key = self._waiting()
+        keys = sorted({k for ref in parse(rem["references"]) for k in (ref.norm, ref.core) if k})
+        records[rid] = {**rem, "keys": keys}
+        if rem["customer_id"]:
+            _add(by_customer, rem["customer_id"], rid)
+        for key in keys:
+            _add(by_key, key, rid)
+
+    def _unwait(self, rid: str) -> None:
+        records, by_customer, by_key = self._waiting()
+        rem = records.pop(rid, None)
+        if rem is None:
+            return
+        if rem["customer_id"]:
+            _discard(by_customer, rem["customer_id"], rid)
+        for key in rem["keys"]:
+            _discard(by_key, key, rid)
+
+    def _issued(self, invoice_id: str, event: Event, state: State) -> Iterable[Output]:
+        """An invoice was issued: the cash that arrived before it may pay it."""
+        records, by_customer, by_key = self._waiting()
+        invoice = state.invoices.get(invoice_id)
+        if not records or invoice is None:
+            return
+        invoice_id = invoice.invoice_id
+        if invoice_id not in self.memory["open_of"].get(invoice.customer_id, ()):
+            return  # not open
+        norms = {normalise(invoice_id), normalise(invoice.order_id)}
+        po = _po_of(state, invoice)
+        if po:
+            norms.add(normalise(po))
+        keys = {k for norm in norms for k in (norm, core(norm)) if k}
+        rids = set(by_customer.get(invoice.customer_id, ()))
+        for key in keys:
+            rids.update(by_key.get(key, ()))
+        for rid in sorted(rids):
+            rem = records[rid]
+            problem, matched = self._assess(rid, rem, state)
+            if invoice_id not in {i for i, _ in matched}:
+                continue  # still nothing, or something this invoice did not change
+            self._expect(rid, rem["amount"], matched)
+            if problem is None:
+                ids = ", ".join(i for i, _ in matched)
+                yield from self._close(rid, event, f"matched to {ids} issued later")
+            else:  # matched, but short or over: the same case, now on its invoices
+                yield self._open(rid, event.time, state, *problem)
 
     # --- resolution ---------------------------------------------------------------------
 
@@ -429,6 +508,7 @@ class CashUnapplied(Detector):
             yield from self._close(rid, event, reason)
 
     def _close(self, rid: str, event: Event, reason: str) -> Iterable[Output]:
+        self._unwait(rid)
         by_invoice: dict[str, list[str]] = self.memory["by_invoice"]
         for invoice_id in self.memory["open"].pop(rid, ()):
             _discard(by_invoice, invoice_id, rid)
@@ -467,8 +547,20 @@ def _po_of(state: State, invoice: Invoice) -> str | None:
     return order.po_number if order is not None else None
 
 
-def _written(data: Any) -> str:
+def _record(data: Any) -> dict[str, Any]:
+    """What re-assessing a remittance needs, as plain data."""
     references: str | list[str] | None = data.references
+    return {
+        "customer_id": data.customer_id,
+        "amount": data.amount,
+        "deductions": [[x.amount, x.reason] for x in data.deductions or ()],
+        "references": references
+        if references is None or isinstance(references, str)
+        else list(references),
+    }
+
+
+def _written(references: str | list[str] | None) -> str:
     if not references:
         return "(no reference)"
     text = references if isinstance(references, str) else ", ".join(references)
