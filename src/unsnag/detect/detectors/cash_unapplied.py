@@ -470,10 +470,18 @@ class CashUnapplied(Detector):
         if po:
             norms.add(normalise(po))
         keys = {k for norm in norms for k in (norm, core(norm)) if k}
-        rids = set(by_customer.get(invoice.customer_id, ()))
+        named: set[str] = set()
         for key in keys:
-            rids.update(by_key.get(key, ()))
-        for rid in sorted(rids):
+            named.update(by_key.get(key, ()))
+        # the customer's other waiting cash can only be paying this invoice by its amount
+        balance = invoice.balance()
+        tol = self.cfg.amount_tolerance
+        by_amount = {
+            rid
+            for rid in by_customer.get(invoice.customer_id, ())
+            if rid not in named and abs(_expected_cash(records[rid]) - balance) <= tol
+        }
+        for rid in sorted(named | by_amount):
             rem = records[rid]
             problem, matched = self._assess(rid, rem, state)
             if invoice_id not in {i for i, _ in matched}:
@@ -521,6 +529,11 @@ def _add(index: dict[str, list[str]], key: str, value: str) -> None:
         index[key] = [value]
     elif value not in bucket:
         bucket.append(value)
+
+
+def _expected_cash(rem: dict[str, Any]) -> float:
+    """What a waiting remittance settles: its amount plus the deductions it declares."""
+    return float(rem["amount"]) + sum(float(a) for a, _ in rem["deductions"] or ())
 
 
 def _discard(index: dict[str, list[str]], key: str, value: str) -> None:
