@@ -305,5 +305,57 @@ def policy_show() -> None:
     sys.stdout.write(resources.files("unsnag.policy").joinpath("default.yaml").read_text("utf-8"))
 
 
+twin_app = typer.Typer(help="The twin: a simulated distributor with faults.", no_args_is_help=True)
+app.add_typer(twin_app, name="twin")
+
+
+@twin_app.command("run")
+def twin_run(
+    out: Annotated[Path, typer.Option("--out", help="Directory for events, truth and meta.")],
+    days: Annotated[int, typer.Option("--days", min=0, help="Days of order arrivals.")] = 7,
+    orders_per_day: Annotated[
+        float, typer.Option("--orders-per-day", min=0, help="Mean orders per day.")
+    ] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (a run is reproducible).")] = 1,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Twin config YAML (default business).")
+    ] = None,
+) -> None:
+    """Simulate the business; write DIR/events.jsonl, DIR/truth.jsonl and DIR/meta.json."""
+    import time
+
+    from rich.progress import MofNCompleteColumn, TimeElapsedColumn
+
+    from unsnag.twin import load_config, run_twin
+
+    started = time.perf_counter()
+    with friendly_errors():
+        loaded = load_config(config)
+        if console.is_terminal:
+            columns = (
+                TextColumn("[bold]simulating days"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console, transient=True) as progress:
+                task = progress.add_task("twin", total=days)
+
+                def on_day(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                meta = run_twin(loaded, days, orders_per_day, seed, out, on_day)
+        else:
+            meta = run_twin(loaded, days, orders_per_day, seed, out)
+    seconds = time.perf_counter() - started
+    faults = sum(meta["faults"].values())
+    console.print(
+        f"[bold]{meta['events']:,}[/] events, [bold]{meta['orders']:,}[/] orders, "
+        f"[bold]{faults:,}[/] faults over {meta['simulated_days']} simulated days "
+        f"in {seconds:.1f} s ({meta['events'] / max(seconds, 1e-9):,.0f} events/s) -> {out}/",
+        highlight=False,
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
