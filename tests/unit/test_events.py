@@ -143,3 +143,11 @@ def test_a_non_object_is_refused():
 
 def test_the_catalog_covers_every_type_of_the_contract():
     assert len(CATALOG) == 37
+
+
+def test_a_contract_valid_from_a_date_applies_from_the_start_of_that_day():
+    data = {"customer_id": "C1", "sku": "A", "unit_price": 9.0,
+            "valid_from": "2026-05-04", "valid_to": "2026-05-31"}  # fmt: skip
+    event = parse_event(raw("price.agreed", data))
+    assert event.data.valid_from.isoformat() == "2026-05-04T00:00:00+00:00"
+    assert event.data.valid_to.isoformat() == "2026-05-31T23:59:59+00:00"

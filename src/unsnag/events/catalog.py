@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from unsnag.events.types import Id, Instant, Money, Number, Quantity, Text
+from unsnag.events.types import Id, Instant, Money, Number, Quantity, StartInstant, Text
 
 Tier = Literal["strategic", "gold", "silver", "standard"]
 Channel = Literal["edi", "portal", "ecommerce", "inside_sales", "marketplace"]
@@ -49,7 +49,7 @@ class PriceAgreed(Payload):
     customer_id: Id
     sku: Id
     unit_price: Money
-    valid_from: Instant | None = None
+    valid_from: StartInstant | None = None
     valid_to: Instant | None = None
 
 

@@ -55,5 +55,21 @@ Number = Annotated[float, Strict()]
 
 Quantity = Annotated[float, Strict(), Field(ge=0)]
 Money = Annotated[float, Strict()]
+
+
+def parse_start(value: Any) -> datetime:
+    """Like :func:`parse_instant`, but a bare date means the *start* of that day."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return parse_instant(value).replace(hour=0, minute=0, second=0)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(0, 0), UTC)
+    return parse_instant(value)
+
+
 Instant = Annotated[datetime, BeforeValidator(parse_instant)]
-"""An aware UTC datetime from an RFC 3339 instant or an ISO date (end of that day)."""
+"""An aware UTC datetime from an RFC 3339 instant or an ISO date (end of that day): for
+deadlines such as a promised date or a due date, and for the end of a validity."""
+
+StartInstant = Annotated[datetime, BeforeValidator(parse_start)]
+"""As :data:`Instant`, but an ISO date means the start of that day: for the beginning of
+a validity (a contract price valid from 2026-05-04 applies to that day's orders)."""
