@@ -240,6 +240,78 @@ def cases(
     console.print(cases_table(rows, f"Cases ({len(rows)} shown)", limit))
 
 
+def demo_view(tick: Any) -> Any:
+    """The live control-tower view of one simulated day."""
+    from rich.console import Group
+    from rich.panel import Panel
+
+    report = tick.report
+    opened = sum(tick.open_by_type.values())
+    header = (
+        f"[bold]simulated {tick.sim_date:%a %Y-%m-%d}[/]  day {tick.day}"
+        f"  ·  {report.accepted:,} events in  ·  {report.duplicates:,} duplicates ignored"
+        f"  ·  [bold red]{opened:,} open[/]  ·  [green]{tick.resolved:,} resolved[/]"
+    )
+    by_type = Table(header_style="bold", title="Open by type", title_justify="left")
+    for name in ("type", "open", "type ", "open "):
+        by_type.add_column(name, justify="right" if name.startswith("open") else "left")
+    counts = sorted(tick.open_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
+    half = (len(counts) + 1) // 2
+    for left, right in zip(counts[:half], [*counts[half:], ("", "")], strict=False):
+        by_type.add_row(left[0], str(left[1]), right[0], str(right[1]))
+    top = cases_table(tick.top_open, "Highest priority open cases", len(tick.top_open), False)
+    return Group(Panel(header, title="unsnag demo", border_style="cyan"), by_type, top)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="Days of orders to simulate.")] = 14,
+    orders_per_day: Annotated[int, typer.Option(help="Average orders per day.")] = 400,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same run.")] = 7,
+    headless: Annotated[bool, typer.Option(help="No live view; run and exit.")] = False,
+    db: Annotated[Path, typer.Option(help="SQLite file for the demo store.")] = Path(
+        "unsnag-demo.db"
+    ),
+    day_seconds: Annotated[
+        float, typer.Option(help="Real seconds per simulated day in the live view.")
+    ] = 0.3,
+    policy: PolicyOpt = None,
+) -> None:
+    """Run the simulated distributor live against the engine, into an embedded SQLite store."""
+    import time
+
+    from rich.live import Live
+
+    from unsnag.demo import DemoTick, run_demo
+    from unsnag.store import open_store
+
+    for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        leftover.unlink(missing_ok=True)  # a demo starts from an empty store
+    with friendly_errors():
+        loaded = _policy(policy)
+        with open_store(f"sqlite:///{db}") as store:
+            if headless or not console.is_terminal:
+                report = run_demo(store, loaded, days=days, orders_per_day=orders_per_day,
+                                  seed=seed)  # fmt: skip
+            else:
+                with Live(console=console, auto_refresh=False, transient=False) as live:
+
+                    def show(tick: DemoTick) -> None:
+                        live.update(demo_view(tick), refresh=True)
+                        time.sleep(day_seconds)
+
+                    report = run_demo(store, loaded, days=days, orders_per_day=orders_per_day,
+                                      seed=seed, on_day=show)  # fmt: skip
+            open_now = len(store.list_cases(status="open"))
+            total = len(store.list_cases())
+    console.print(
+        f"[bold]{report.accepted:,}[/] events, [bold]{total:,}[/] cases "
+        f"({open_now:,} still open) in {db}. Look inside: "
+        f"UNSNAG_DATABASE_URL=sqlite:///{db} unsnag cases",
+        highlight=False,
+    )
+
+
 @app.command("dead-letters")
 def dead_letters(
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,

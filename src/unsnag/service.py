@@ -72,6 +72,34 @@ def load_engine(store: StorePort, policy: Policy) -> tuple[Engine, int | None]:
     return engine, count
 
 
+class IngestSession:
+    """A long-lived ingest: the engine stays in memory between batches.
+
+    For a process that keeps receiving events (the demo, a consumer): load or rebuild the
+    engine once, ``feed`` batches as they come, ``close`` to save the checkpoint.
+    """
+
+    def __init__(self, store: StorePort, policy: Policy) -> None:
+        self.store = store
+        self.policy = policy
+        self.engine, rebuilt = load_engine(store, policy)
+        self.report = IngestReport(rebuilt_from=rebuilt)
+
+    def feed(self, items: Iterable[Event | Refused]) -> IngestReport:
+        """Append, detect and upsert the changed cases, one store batch at a time."""
+        for batch in _batched(items, BATCH):
+            _ingest_batch(self.store, self.engine, batch, self.report)
+        return self.report
+
+    def close(self) -> IngestReport:
+        self.engine.advance()
+        _flush_cases(self.store, self.engine, self.report)
+        self.store.save_checkpoint(
+            CHECKPOINT, self.store.last_seq(), self.policy.version, self.engine.snapshot()
+        )
+        return self.report
+
+
 def ingest(
     store: StorePort,
     policy: Policy,
@@ -80,16 +108,12 @@ def ingest(
 ) -> IngestReport:
     """Append events to the log (idempotently), dead-letter refusals, update cases."""
     with batch_gc():
-        engine, rebuilt = load_engine(store, policy)
-        report = IngestReport(rebuilt_from=rebuilt)
+        session = IngestSession(store, policy)
         for batch in _batched(items, BATCH):
-            _ingest_batch(store, engine, batch, report)
+            session.feed(batch)
             if on_batch is not None:
                 on_batch(len(batch))
-        engine.advance()
-        _flush_cases(store, engine, report)
-    store.save_checkpoint(CHECKPOINT, store.last_seq(), policy.version, engine.snapshot())
-    return report
+        return session.close()
 
 
 def _ingest_batch(
