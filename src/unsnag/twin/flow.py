@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from unsnag.twin.actions import Action, ActionResult, perform
 from unsnag.twin.business import Business, Customer, build_business
 from unsnag.twin.config import FAULT_KINDS, NATURAL_FAULTS, TwinConfig
 from unsnag.twin.emitter import DAY, HOUR, Emitter, day_text, instant_text
@@ -71,11 +72,21 @@ class Order:
     promise_end: int = 0
     invoice_id: str = ""
     amount: int = 0
+    reserved: set[int] = field(default_factory=set)
+    line_nodes: dict[int, str] = field(default_factory=dict)
+    leg: int = 0
+    delivered: bool = False
+    held: Any = None
 
 
 class Twin:
     """One simulated run: build with a config, days, orders per day and seed; ``start()``
-    schedules the business, then run the simulation."""
+    schedules the business, then run the simulation.
+
+    With ``actionable=True`` the twin keeps its orders, shipments, invoices and
+    remittances to hand for :meth:`act`, and leaves credit holds and duplicate orders
+    waiting for an action (``ReleaseHold``, ``CancelOrder``) instead of resolving them by
+    itself. The default run is unchanged."""
 
     def __init__(
         self,
@@ -84,6 +95,8 @@ class Twin:
         orders_per_day: float,
         seed: int,
         emitter_sink: Callable[[bytes], object],
+        *,
+        actionable: bool = False,
     ) -> None:
         self.config, self.days, self.per_day, self.seed = config, days, orders_per_day, seed
         self.sim = Simulation(config.start, seed)
@@ -130,6 +143,21 @@ class Twin:
         for kind in ORDER_FAULTS:
             acc += float(getattr(rates, kind))
             self.order_fault_cum.append((acc, kind))
+        self.actionable = actionable
+        self.by_order: dict[str, Order] = {}
+        self.by_shipment: dict[str, Order] = {}
+        self.by_invoice: dict[str, Order] = {}
+        self.remittances: dict[str, list[Any]] = {}  # id -> [order, cents, applied cents]
+        self.duplicates: dict[str, str] = {}  # duplicate order id -> original order id
+        self.cancelled: set[str] = set()
+        self.credited: dict[str, int] = {}  # invoice id -> cents credited
+        self.action_results: dict[str, ActionResult] = {}
+        self.action_rng = random.Random(f"actions-{seed}")
+
+    def act(self, action: Action) -> ActionResult:
+        """Apply one of unsnag's actions (``unsnag.twin.actions``): accepted or refused
+        now, its confirming events scheduled after the responding system's latency."""
+        return perform(self, action)
 
     # --- helpers ---
 
@@ -382,6 +410,8 @@ class Twin:
         if fault == "contract_price_mismatch":
             self._underprice(o)
         self.orders += 1
+        if self.actionable:
+            self.by_order[o.id] = o
         now = self.sim.now_s
         data = {
             "order_id": o.id,
@@ -461,7 +491,11 @@ class Twin:
         dup = self.next_id("SO-", 7, 1_000_001)
         self.orders += 1
         now = self.emit("order.created", "edi", dup, {**data, "order_id": dup})
-        self.later(2 * HOUR, 26 * HOUR, self._cancel, dup, o.id)
+        delay = self.between(2 * HOUR, 26 * HOUR)
+        if self.actionable:
+            self.duplicates[dup] = o.id  # waits for a CancelOrder
+        else:
+            self.sim.at(now + delay, self._cancel, dup, o.id)
         self.record(
             "edi_retry_duplicate",
             dup,
@@ -537,7 +571,11 @@ class Twin:
             },
         )
         self.record("credit_hold", o.id, {"order_id": o.id, "customer_id": c.id}, now)
-        self.later(2 * HOUR, 8 * HOUR, self._release, o, then)
+        delay = self.between(2 * HOUR, 8 * HOUR)
+        if self.actionable:
+            o.held = then  # waits for a ReleaseHold
+        else:
+            self.sim.at(now + delay, self._release, o, then)
 
     def _release(self, o: Order, then: Any) -> None:
         reason = "approved by credit control"
@@ -564,6 +602,7 @@ class Twin:
             available = self.on_hand[key] - self.allocated[key]
             if available >= qty:
                 self.allocated[key] += qty
+                o.reserved.add(i)
                 self.emit(
                     "allocation.reserved",
                     "erp",
@@ -691,6 +730,7 @@ class Twin:
             line = o.lines[i]
             if self.on_hand[key] - self.allocated[key] >= line["qty"]:
                 self.allocated[key] += line["qty"]
+                o.reserved.add(i)
                 self.emit(
                     "allocation.reserved",
                     "erp",
@@ -726,14 +766,15 @@ class Twin:
         source = f"wms/{o.node}"
         o.shipped = []
         for i, line in enumerate(o.lines):
-            key, qty = (o.node, line["sku"]), line["qty"]
+            node = o.line_nodes.get(i, o.node) if o.line_nodes else o.node
+            key, qty = (node, line["sku"]), line["qty"]
             self.allocated[key] -= qty
             self.on_hand[key] -= qty
             self.min_on_hand = min(self.min_on_hand, self.on_hand[key], self.allocated[key])
             keys = {
                 "order_id": o.id,
                 "line_id": line["line_id"],
-                "node_id": o.node,
+                "node_id": node,
                 "sku": line["sku"],
             }
             if o.fault == "pick_short" and i == o.target:
@@ -747,7 +788,8 @@ class Twin:
                 self.record("pick_short", o.id, keys, now)
                 o.shipped.append(qty - short)
             else:
-                self.emit("pick.confirmed", source, o.id, {**keys, "qty_picked": qty})
+                where = source if node == o.node else f"wms/{node}"
+                self.emit("pick.confirmed", where, o.id, {**keys, "qty_picked": qty})
                 o.shipped.append(qty)
         if o.variant == "after_pick_started":
             self.later(MIN, 10 * MIN, self._hold, o, self._pack)
@@ -776,6 +818,8 @@ class Twin:
             carrier = others[int(self.r() * len(others))]
         o.shipment_id = self.next_id("SH-", 7)
         o.carrier = carrier.id
+        if self.actionable:
+            self.by_shipment[o.shipment_id] = o
         transit = carrier.transit_days + (
             0 if self.dc_region[o.node] == o.customer.region else carrier.extra_days_other_region
         )
@@ -799,11 +843,13 @@ class Twin:
                 "promised_delivery_date": day_text(o.promise_end),
             },
         )
-        self.later(HOUR, 5 * HOUR, self._dispatch, o, transit)
+        self.later(HOUR, 5 * HOUR, self._dispatch, o, transit, o.leg)
 
     # --- carrier ---
 
-    def _dispatch(self, o: Order, transit: int) -> None:
+    def _dispatch(self, o: Order, transit: int, leg: int = 0) -> None:
+        if leg != o.leg:
+            return  # rerouted: this leg's carrier no longer has it
         now = self.sim.now_s
         eta = now + transit * DAY + self.between(0, 6 * HOUR)
         self.emit(
@@ -818,11 +864,13 @@ class Twin:
         )
         if o.fault == "late_delivery":
             late = o.promise_end + self.between(DAY, 3 * DAY)
-            self.sim.at(now + max(HOUR, (eta - now) // 2), self._delayed, o, late)
+            self.sim.at(now + max(HOUR, (eta - now) // 2), self._delayed, o, late, leg)
         else:
-            self.sim.at(max(now + HOUR, eta - self.between(0, 2 * HOUR)), self._deliver, o)
+            self.sim.at(max(now + HOUR, eta - self.between(0, 2 * HOUR)), self._deliver, o, leg)
 
-    def _delayed(self, o: Order, eta: int) -> None:
+    def _delayed(self, o: Order, eta: int, leg: int = 0) -> None:
+        if leg != o.leg:
+            return
         now = self.emit(
             "shipment.delayed",
             f"carrier/{o.carrier}",
@@ -834,9 +882,12 @@ class Twin:
             },
         )
         self.record("late_delivery", o.id, {"order_id": o.id, "shipment_id": o.shipment_id}, now)
-        self.sim.at(eta, self._deliver, o)
+        self.sim.at(eta, self._deliver, o, leg)
 
-    def _deliver(self, o: Order) -> None:
+    def _deliver(self, o: Order, leg: int = 0) -> None:
+        if leg != o.leg:
+            return
+        o.delivered = True
         discrepancies = []
         if o.fault == "delivery_discrepancy":
             i = max(range(len(o.shipped)), key=lambda j: o.shipped[j])
@@ -873,6 +924,8 @@ class Twin:
 
     def _invoice(self, o: Order) -> None:
         o.invoice_id = self.next_id("INV-", 7)
+        if self.actionable:
+            self.by_invoice[o.invoice_id] = o
         o.amount = sum(q * c for q, c in zip(o.shipped, o.cents, strict=True))
         now = self.sim.now_s
         terms = o.customer.terms_days
@@ -954,6 +1007,8 @@ class Twin:
 
     def _remit(self, o: Order, cents: int, short: bool = False) -> None:
         rid = self.next_id("RM-", 7)
+        if self.actionable:
+            self.remittances[rid] = [o, cents, 0]
         now = self.emit(
             "remittance.received",
             "finance",
@@ -980,6 +1035,12 @@ class Twin:
         self.later(HOUR, 20 * HOUR, self._apply, o, rid, cents)
 
     def _apply(self, o: Order, rid: str, cents: int) -> None:
+        if self.actionable:  # an ApplyPayment may have applied some of it already
+            remittance = self.remittances[rid]
+            cents = min(cents, remittance[1] - remittance[2])
+            if cents <= 0:
+                return
+            remittance[2] += cents
         self.emit(
             "payment.applied",
             "finance",

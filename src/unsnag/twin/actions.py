@@ -1,0 +1,358 @@
+"""The actions a real system would accept from unsnag, and how the twin reacts to them.
+
+Each action is a frozen dataclass named as an imperative command, with an idempotency
+``key`` (by default the action's own fields, so the same command twice is the same
+key). :meth:`unsnag.twin.flow.Twin.act` decides at once — accepted, or refused with a
+reason — and, when accepted, changes the twin's state now and schedules the confirming
+canonical events at the current simulated time plus the responding system's latency
+(``TwinConfig.latency``, drawn from a random source of its own, so acting is as
+deterministic as the rest of the twin). A refused action emits nothing; a key already
+accepted returns the first result (``repeated=True``) and changes nothing.
+
+| action | responds | confirming events |
+|---|---|---|
+| ``ReleaseHold`` | erp | ``credit.hold_released`` (finance), ``order.released``; flow goes on |
+| ``Reallocate`` | erp | ``allocation.reserved`` at the new node; the old reservation ends |
+| ``Reroute`` | tms | ``shipment.created`` (tms), ``shipment.dispatched`` (the new carrier) |
+| ``CancelOrder`` | erp | ``order.cancelled`` (duplicates only) |
+| ``CorrectPrice`` | erp | ``order.updated`` with the corrected lines (the invoice uses them) |
+| ``IssueCreditMemo`` | finance | ``credit_memo.issued`` |
+| ``ApplyPayment`` | finance | ``payment.applied`` |
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from unsnag.twin.emitter import DAY, HOUR, day_text
+
+if TYPE_CHECKING:
+    from unsnag.twin.flow import Order, Twin
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Action:
+    key: str = ""
+    """Idempotency key; empty means the action's own type and fields."""
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.key or f"{type(self).__name__}:{astuple(self)[1:]}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseHold(_Action):
+    order_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reallocate(_Action):
+    order_id: str
+    line_id: str
+    to_node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reroute(_Action):
+    carrier: str
+    shipment_id: str = ""
+    order_id: str = ""
+    """Either the shipment or its order."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelOrder(_Action):
+    order_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectPrice(_Action):
+    order_id: str
+    line_id: str
+    unit_price: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueCreditMemo(_Action):
+    invoice_id: str
+    amount: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyPayment(_Action):
+    remittance_id: str
+    invoice_id: str
+    amount: float
+
+
+Action = (
+    ReleaseHold | Reallocate | Reroute | CancelOrder | CorrectPrice | IssueCreditMemo | ApplyPayment
+)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: Action
+    accepted: bool
+    reason: str = ""
+    effective_at: int | None = None
+    """Epoch second at which the confirming events happen (None when refused)."""
+    repeated: bool = False
+    """True when the key was accepted before: nothing was done this time."""
+
+
+class Refused(Exception):
+    pass
+
+
+def perform(twin: Twin, action: Action) -> ActionResult:
+    """Decide on ``action`` now; schedule its confirming events when accepted."""
+    key = action.idempotency_key
+    earlier = twin.action_results.get(key)
+    if earlier is not None:
+        return replace(earlier, repeated=True)
+    try:
+        if not twin.actionable:
+            raise Refused("the twin was not built actionable")
+        when = _perform(twin, action)
+    except Refused as refusal:
+        return ActionResult(action, False, str(refusal))
+    result = ActionResult(action, True, "accepted", when)
+    twin.action_results[key] = result
+    return result
+
+
+def _after(twin: Twin, system: str) -> int:
+    r = twin.config.latency.get(system)
+    lo, hi = (r.min, r.max) if r is not None else (0, 0)
+    return twin.sim.now_s + lo + int(twin.action_rng.random() * (hi - lo + 1))
+
+
+def _order(twin: Twin, order_id: str) -> Order:
+    o = twin.by_order.get(order_id)
+    if o is None:
+        raise Refused(f"unknown order {order_id}")
+    return o
+
+
+def _line(o: Order, line_id: str) -> int:
+    for i, line in enumerate(o.lines):
+        if line["line_id"] == line_id:
+            return i
+    raise Refused(f"order {o.id} has no line {line_id}")
+
+
+def _cents(amount: float, what: str) -> int:
+    cents = round(amount * 100)
+    if cents <= 0:
+        raise Refused(f"{what} must be positive")
+    return cents
+
+
+def _perform(twin: Twin, action: Action) -> int:
+    match action:
+        case ReleaseHold():
+            return _release_hold(twin, action)
+        case Reallocate():
+            return _reallocate(twin, action)
+        case Reroute():
+            return _reroute(twin, action)
+        case CancelOrder():
+            return _cancel(twin, action)
+        case CorrectPrice():
+            return _correct_price(twin, action)
+        case IssueCreditMemo():
+            return _credit_memo(twin, action)
+        case ApplyPayment():
+            return _apply_payment(twin, action)
+
+
+def _release_hold(twin: Twin, a: ReleaseHold) -> int:
+    o = _order(twin, a.order_id)
+    if o.held is None:
+        raise Refused(f"order {o.id} is not on credit hold")
+    then, o.held = o.held, None
+    when = _after(twin, "erp")
+    twin.sim.at(when, twin._release, o, then)
+    return when
+
+
+def _reallocate(twin: Twin, a: Reallocate) -> int:
+    o = _order(twin, a.order_id)
+    i = _line(o, a.line_id)
+    line = o.lines[i]
+    if o.shipment_id:
+        raise Refused(f"line {a.line_id} of {o.id} already shipped")
+    if o.shipped:
+        raise Refused(f"line {a.line_id} of {o.id} already picked")
+    if a.to_node not in twin.dc_region:
+        raise Refused(f"unknown node {a.to_node}")
+    node, sku, qty = o.line_nodes.get(i, o.node), line["sku"], line["qty"]
+    if node == a.to_node:
+        raise Refused(f"line {a.line_id} of {o.id} is already at {a.to_node}")
+    source, target = (node, sku), (a.to_node, sku)
+    queue = twin.waiting.get(source, [])
+    waiting = [entry for entry in queue if entry[0] is o and entry[1] == i]
+    if i not in o.reserved and not waiting:
+        raise Refused(f"line {a.line_id} of {o.id} is not allocated yet")
+    available = twin.on_hand[target] - twin.allocated[target]
+    if available < qty:
+        raise Refused(f"not enough stock at {a.to_node}: {max(0, available)} < {qty}")
+    if waiting:
+        still = [entry for entry in queue if entry not in waiting]
+        if still:
+            twin.waiting[source] = still
+        else:
+            twin.waiting.pop(source, None)
+        if len({w.id for w, _, _ in still}) < 2:
+            twin.conflict_open.pop(source, None)
+        o.pending -= 1
+    else:
+        twin.allocated[source] -= qty
+    twin.allocated[target] += qty
+    o.reserved.add(i)
+    o.line_nodes[i] = a.to_node
+    go_on = bool(waiting) and not o.pending
+    data = {"order_id": o.id, "line_id": a.line_id, "node_id": a.to_node, "qty": qty, "sku": sku}
+    when = _after(twin, "erp")
+    twin.sim.at(when, _reserved, twin, o, data, target, go_on)
+    return when
+
+
+def _reserved(twin: Twin, o: Order, data: dict[str, Any], key: tuple[str, str], go: bool) -> None:
+    twin.emit("allocation.reserved", "erp", o.id, data)
+    twin._reorder(key)
+    if go:
+        twin._to_pick(o)
+
+
+def _reroute(twin: Twin, a: Reroute) -> int:
+    if a.shipment_id:
+        found = twin.by_shipment.get(a.shipment_id)
+        if found is None:
+            raise Refused(f"unknown shipment {a.shipment_id}")
+        o = found
+    else:
+        o = _order(twin, a.order_id)
+    if not o.shipment_id:
+        raise Refused(f"order {o.id} has not shipped yet")
+    if o.delivered:
+        raise Refused(f"shipment {o.shipment_id} already delivered")
+    carrier = next((c for c in twin.carriers if c.id == a.carrier), None)
+    if carrier is None:
+        raise Refused(f"unknown carrier {a.carrier}")
+    if carrier.id == o.carrier:
+        raise Refused(f"shipment {o.shipment_id} is already with {carrier.id}")
+    o.leg += 1  # the old carrier's scheduled milestones lapse
+    o.shipment_id = twin.next_id("SH-", 7)
+    o.carrier = carrier.id
+    twin.by_shipment[o.shipment_id] = o
+    if o.fault == "late_delivery":
+        o.fault = None
+    when = _after(twin, "tms")
+    twin.sim.at(when, _reship, twin, o, o.leg)
+    return when
+
+
+def _reship(twin: Twin, o: Order, leg: int) -> None:
+    carrier = next(c for c in twin.carriers if c.id == o.carrier)
+    transit = carrier.transit_days + (
+        0 if twin.dc_region[o.node] == o.customer.region else carrier.extra_days_other_region
+    )
+    now = twin.sim.now_s
+    o.promise_end = now - now % DAY + transit * DAY + 2 * DAY - 1
+    twin.emit(
+        "shipment.created",
+        "tms",
+        o.id,
+        {
+            "shipment_id": o.shipment_id,
+            "order_id": o.id,
+            "node_id": o.node,
+            "carrier": carrier.id,
+            "service": carrier.service,
+            "lines": [
+                {"line_id": ln["line_id"], "qty": q}
+                for ln, q in zip(o.lines, o.shipped, strict=True)
+                if q > 0
+            ],
+            "promised_delivery_date": day_text(o.promise_end),
+        },
+    )
+    delay = HOUR + int(twin.action_rng.random() * 2 * HOUR)
+    twin.sim.at(now + delay, twin._dispatch, o, transit, leg)
+
+
+def _cancel(twin: Twin, a: CancelOrder) -> int:
+    if a.order_id in twin.cancelled:
+        raise Refused(f"order {a.order_id} is already cancelled")
+    original = twin.duplicates.get(a.order_id)
+    if original is None:
+        _order(twin, a.order_id)
+        raise Refused(f"order {a.order_id} is not a duplicate; only duplicates are cancelled")
+    twin.cancelled.add(a.order_id)
+    data = {"order_id": a.order_id, "reason": a.reason or f"duplicate of {original}"}
+    when = _after(twin, "erp")
+    twin.sim.at(when, twin.emit, "order.cancelled", "erp", a.order_id, data)
+    return when
+
+
+def _correct_price(twin: Twin, a: CorrectPrice) -> int:
+    o = _order(twin, a.order_id)
+    i = _line(o, a.line_id)
+    cents = _cents(a.unit_price, "unit price")
+    if o.invoice_id:
+        raise Refused(f"order {o.id} is already invoiced ({o.invoice_id})")
+    if o.cents[i] == cents:
+        raise Refused(f"line {a.line_id} of {o.id} already has unit price {cents / 100}")
+    twin._set_line(o, i, unit_price=cents / 100)
+    data = {"order_id": o.id, "lines": list(o.lines)}
+    when = _after(twin, "erp")
+    twin.sim.at(when, twin.emit, "order.updated", "erp", o.id, data)
+    return when
+
+
+def _credit_memo(twin: Twin, a: IssueCreditMemo) -> int:
+    o = twin.by_invoice.get(a.invoice_id)
+    if o is None:
+        raise Refused(f"unknown invoice {a.invoice_id}")
+    cents = _cents(a.amount, "amount")
+    open_cents = o.amount - twin.credited.get(a.invoice_id, 0)
+    if cents > open_cents:
+        raise Refused(
+            f"{cents / 100} exceeds what {a.invoice_id} leaves to credit ({open_cents / 100})"
+        )
+    twin.credited[a.invoice_id] = twin.credited.get(a.invoice_id, 0) + cents
+    data: dict[str, Any] = {
+        "memo_id": twin.next_id("CM-", 7),
+        "invoice_id": a.invoice_id,
+        "amount": cents / 100,
+    }
+    if a.reason:
+        data["reason"] = a.reason
+    when = _after(twin, "finance")
+    twin.sim.at(when, twin.emit, "credit_memo.issued", "finance", o.id, data)
+    return when
+
+
+def _apply_payment(twin: Twin, a: ApplyPayment) -> int:
+    remittance = twin.remittances.get(a.remittance_id)
+    if remittance is None:
+        raise Refused(f"unknown remittance {a.remittance_id}")
+    o = twin.by_invoice.get(a.invoice_id)
+    if o is None:
+        raise Refused(f"unknown invoice {a.invoice_id}")
+    cents = _cents(a.amount, "amount")
+    left = remittance[1] - remittance[2]
+    if left <= 0:
+        raise Refused(f"remittance {a.remittance_id} is already applied")
+    if cents > left:
+        raise Refused(f"{cents / 100} exceeds what {a.remittance_id} has unapplied ({left / 100})")
+    remittance[2] += cents
+    data = {"invoice_id": a.invoice_id, "amount": cents / 100, "remittance_id": a.remittance_id}
+    when = _after(twin, "finance")
+    twin.sim.at(when, twin.emit, "payment.applied", "finance", o.id, data)
+    return when
