@@ -30,6 +30,10 @@ faults:
   invoice_dispute: 0.03
   late_payment: 0.03
   return_request: 0.03
+  return_credit_late: 0.03
+  carrier_outage: 3
+returns:
+  rate: 0.05
 stock_cover_days: 4
 reorder_point_days: 3
 """
@@ -69,6 +73,10 @@ def test_twin_run_replay_eval_finds_every_fault_kind(tmp_path: Path) -> None:
         if (report.get(case_type, {}).get("recall") or 0.0) < 0.9
     }
     assert not low, f"recall under 0.9 for {low}\n{evaluation.stdout}"
+    # routine returns (unwanted, low value, credited in time) open no case
+    assert report["return.pending"]["fp"] == 0, evaluation.stdout
+    requested = meta["events_by_type"]["return.requested"]
+    assert requested > report["return.pending"]["faults"] + 5
 
 
 def test_twin_run_refuses_a_bad_config(tmp_path: Path) -> None:

@@ -31,12 +31,15 @@ FAULT_KINDS: dict[str, str] = {
     "invoice_dispute": "invoice.hold",
     "late_payment": "payment.overdue",
     "return_request": "return.pending",
+    "return_credit_late": "return.pending",
+    "carrier_outage": "integration.failure",
 }
 """Fault kinds the twin injects, with the case type each should open."""
 
 NATURAL_FAULTS: dict[str, str] = {
     "stockout": "allocation.shortage",
     "contested_stock": "allocation.conflict",
+    "return_authorisation": "return.pending",
 }
 """Exceptions the simulated business produces by itself (recorded in the truth too)."""
 
@@ -78,7 +81,7 @@ class LogNormal(Model):
 
 
 class FaultRates(Model):
-    """Per-order probabilities, except ``integration_failure`` and
+    """Per-order probabilities, except ``integration_failure``, ``carrier_outage`` and
     ``stale_erp_inventory`` (expected occurrences per simulated day) and
     ``asn_discrepancy`` (per purchase order)."""
 
@@ -97,6 +100,24 @@ class FaultRates(Model):
     invoice_dispute: float = Field(0.005, ge=0, le=1)
     late_payment: float = Field(0.01, ge=0, le=1)
     return_request: float = Field(0.005, ge=0, le=1)
+    return_credit_late: float = Field(0.002, ge=0, le=1)
+    carrier_outage: float = Field(0.3, ge=0)
+
+
+class Returns(Model):
+    """Returns of delivered goods (RMA → receipt at the DC → credit memo)."""
+
+    rate: float = Field(0.02, ge=0, le=1, description="Share of delivered orders returned.")
+    after_discrepancy: float = Field(
+        0.5, ge=0, le=1, description="Share of damaged deliveries whose goods come back."
+    )
+    unwanted_share: float = Field(
+        0.85, ge=0, le=1, description="Routine returns' share of reason unwanted."
+    )
+    auto_authorise_max_value: float = Field(
+        500, ge=0, description="Returns up to this value (all unwanted) need no authorisation."
+    )
+    credit_within_hours: int = Field(72, ge=1, description="The policy's credit deadline.")
 
 
 def _default_latency() -> dict[str, Range]:
@@ -189,6 +210,7 @@ class TwinConfig(Model):
     supplier_lead_days: Range = Range(min=4, max=7)
     nightly_counts_per_dc: int = Field(25, ge=0)
     faults: FaultRates = FaultRates()
+    returns: Returns = Returns()
 
     @model_validator(mode="after")
     def _mixes(self) -> TwinConfig:

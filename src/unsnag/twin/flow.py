@@ -44,6 +44,7 @@ ORDER_FAULTS = (
     "invoice_dispute",
     "late_payment",
     "return_request",
+    "return_credit_late",
 )
 SHIFT_START, SHIFT_END = 6, 22
 """Warehouse hours (UTC): picks happen inside them, nightly counts outside."""
@@ -77,6 +78,8 @@ class Order:
     leg: int = 0
     delivered: bool = False
     held: Any = None
+    credit: int = 0
+    paid: int = 0
 
 
 class Twin:
@@ -118,6 +121,8 @@ class Twin:
         self.waiting: dict[tuple[str, str], list[tuple[Order, int, int]]] = {}
         self.conflict_open: dict[tuple[str, str], list[str]] = {}
         self.endpoint_free: dict[str, int] = {}
+        self.carrier_down: dict[str, tuple[int, int]] = {}  # carrier -> (down, recovered)
+        self.routine_returns: list[str] = []  # RMAs that need no one's attention
         self.min_on_hand = 0
         self.products = self.business.products
         self.channels = list(config.channel_mix)
@@ -344,6 +349,46 @@ class Twin:
     def _outages(self) -> None:
         for _ in range(self.poisson(self.config.faults.integration_failure)):
             self.later(0, DAY - 6 * HOUR, self._burst)
+        for _ in range(self.poisson(self.config.faults.carrier_outage)):
+            self.later(7 * HOUR, 17 * HOUR, self._carrier_outage)  # while trucks roll
+
+    def _carrier_outage(self) -> None:
+        """A carrier's tracking API fails for hours: the TMS retries it (attempts
+        increasing) until it recovers; the carrier's milestones of that window are
+        reported only after the recovery."""
+        now = self.sim.now_s
+        free = [c.id for c in self.carriers if self.endpoint_free.get(self._track(c.id), 0) <= now]
+        if not free:
+            return
+        carrier = free[int(self.r() * len(free))]
+        endpoint = self._track(carrier)
+        recovered = now + self.between(2 * HOUR, 5 * HOUR)
+        t, attempt = now, 1
+        while t < recovered:
+            self.sim.at(t, self._failed, endpoint, "tms", "GET", attempt)
+            t += self.between(10 * MIN, 30 * MIN)
+            attempt += 1
+        self.sim.at(
+            recovered, self.emit, "integration.recovered", "tms", endpoint, {"endpoint": endpoint}
+        )
+        self.carrier_down[carrier] = (now, recovered)
+        self.endpoint_free[endpoint] = recovered + 6 * HOUR
+        self.record("carrier_outage", endpoint, {"endpoint": endpoint}, now)
+
+    @staticmethod
+    def _track(carrier: str) -> str:
+        return f"carrier/{carrier}-tracking"
+
+    def _milestone(self, o: Order, etype: str, data: dict[str, Any]) -> int:
+        """Emit a carrier milestone; during its tracking outage it is reported late."""
+        now = self.sim.now_s
+        down = self.carrier_down.get(o.carrier)
+        if down is not None and down[0] <= now < down[1]:
+            tms = self.config.latency.get("tms")  # reported after the recovery is
+            backlog = down[1] + (tms.max if tms else 0) + self.between(MIN, 30 * MIN)
+            if self.emitter.last.get(o.id, 0) < backlog:
+                self.emitter.last[o.id] = backlog
+        return self.emit(etype, f"carrier/{o.carrier}", o.id, data)
 
     def _burst(self) -> None:
         now = self.sim.now_s
@@ -800,10 +845,9 @@ class Twin:
         carrier = self.rng.choices(self.carriers, self.carrier_weights)[0]
         if o.fault == "carrier_rejected" and not o.variant:
             o.variant, o.carrier = "carrier_rejected", carrier.id
-            now = self.emit(
+            now = self._milestone(
+                o,
                 "carrier.rejected",
-                f"carrier/{carrier.id}",
-                o.id,
                 {
                     "order_id": o.id,
                     "carrier": carrier.id,
@@ -852,10 +896,9 @@ class Twin:
             return  # rerouted: this leg's carrier no longer has it
         now = self.sim.now_s
         eta = now + transit * DAY + self.between(0, 6 * HOUR)
-        self.emit(
+        self._milestone(
+            o,
             "shipment.dispatched",
-            f"carrier/{o.carrier}",
-            o.id,
             {
                 "shipment_id": o.shipment_id,
                 "tracking_number": f"1Z{self.between(10**11, 10**12 - 1)}",
@@ -871,10 +914,9 @@ class Twin:
     def _delayed(self, o: Order, eta: int, leg: int = 0) -> None:
         if leg != o.leg:
             return
-        now = self.emit(
+        now = self._milestone(
+            o,
             "shipment.delayed",
-            f"carrier/{o.carrier}",
-            o.id,
             {
                 "shipment_id": o.shipment_id,
                 "eta": instant_text(eta),
@@ -896,10 +938,9 @@ class Twin:
             discrepancies.append(
                 {"line_id": o.lines[i]["line_id"], "kind": kind, "qty": max(1, o.shipped[i] // 2)}
             )
-        now = self.emit(
+        now = self._milestone(
+            o,
             "shipment.delivered",
-            f"carrier/{o.carrier}",
-            o.id,
             {
                 "shipment_id": o.shipment_id,
                 "delivered_at": instant_text(self.sim.now_s),
@@ -968,6 +1009,13 @@ class Twin:
             self.later(DAY, 6 * DAY, self._dispute, o)
         elif o.fault == "return_request":
             self.later(DAY, 5 * DAY, self._return, o)
+        elif o.fault == "return_credit_late":
+            self.later(DAY, 5 * DAY, self._request_return, o, "late")
+        elif o.variant == "delivered_damaged":
+            if self.r() < self.config.returns.after_discrepancy:
+                self.later(DAY, 5 * DAY, self._request_return, o, "damaged")
+        elif o.fault is None and self.r() < self.config.returns.rate:
+            self.later(DAY, 5 * DAY, self._request_return, o, "routine")
 
     def _dispute(self, o: Order) -> None:
         now = self.emit(
@@ -1005,7 +1053,123 @@ class Twin:
         )
         self.record("return_request", o.id, {"order_id": o.id, "rma_id": rma}, now)
 
+    # --- returns: RMA, receipt at the DC, credit memo ---
+
+    def _request_return(self, o: Order, kind: str) -> None:
+        """The customer asks to send goods back: ``routine`` (mostly unwanted), ``late``
+        (unwanted, credited after the deadline) or ``damaged`` (after a damaged delivery).
+        """
+        cfg = self.config.returns
+        shipped = [i for i, q in enumerate(o.shipped) if q > 0]
+        if not shipped or not o.invoice_id:
+            return
+        limit = round(cfg.auto_authorise_max_value * 100) - 100  # a dollar's margin
+        if kind == "damaged":
+            i = max(range(len(o.shipped)), key=lambda j: o.shipped[j])
+            reason, qty = "damaged", max(1, o.shipped[i] // 2)
+        else:
+            if kind == "late":
+                i = min(shipped, key=lambda j: o.cents[j])
+                reason = "unwanted"
+            else:
+                i = shipped[int(self.r() * len(shipped))]
+                reason = "unwanted" if self.r() < cfg.unwanted_share else "wrong_item"
+            qty = self.between(1, o.shipped[i])
+            if reason == "unwanted":
+                qty = max(1, min(qty, limit // max(1, o.cents[i])))
+        rma = self.next_id("RMA-", 7)
+        line = o.lines[i]
+        now = self.emit(
+            "return.requested",
+            "erp",
+            o.id,
+            {
+                "rma_id": rma,
+                "order_id": o.id,
+                "lines": [
+                    {"line_id": line["line_id"], "sku": line["sku"], "qty": qty, "reason": reason}
+                ],
+            },
+        )
+        routine = reason == "unwanted" and qty * o.cents[i] <= limit
+        if not routine:
+            self.record(
+                "return_authorisation",
+                o.id,
+                {"order_id": o.id, "rma_id": rma, "reason": reason},
+                now,
+            )
+        elif kind == "routine":
+            self.routine_returns.append(rma)
+        back = self.in_shift(now + self.between(2 * DAY, 6 * DAY))
+        self.sim.at(back, self._return_received, o, rma, i, qty, kind)
+
+    def _return_received(self, o: Order, rma: str, i: int, qty: int, kind: str) -> None:
+        node = o.line_nodes.get(i, o.node)
+        sku = o.lines[i]["sku"]
+        condition = "damaged" if kind == "damaged" else "resaleable"
+        now = self.emit(
+            "return.received",
+            f"wms/{node}",
+            o.id,
+            {
+                "rma_id": rma,
+                "node_id": node,
+                "lines": [{"sku": sku, "qty": qty, "condition": condition}],
+            },
+        )
+        if condition == "resaleable":
+            self.on_hand[(node, sku)] += qty
+            self.emit(
+                "inventory.adjusted",
+                f"wms/{node}",
+                f"{node}/{sku}",
+                {"node_id": node, "sku": sku, "delta": qty, "reason": "return"},
+            )
+        deadline = now + self.config.returns.credit_within_hours * HOUR
+        cents = qty * o.cents[i]
+        if kind == "late":
+            self.record(
+                "return_credit_late",
+                o.id,
+                {"order_id": o.id, "rma_id": rma, "invoice_id": o.invoice_id},
+                deadline,
+            )
+            self.sim.at(deadline + self.between(HOUR, 36 * HOUR), self._credit_return, o, cents)
+        else:
+            self.sim.at(
+                min(deadline - HOUR, now + self.between(2 * HOUR, 48 * HOUR)),
+                self._credit_return,
+                o,
+                cents,
+            )
+
+    def _credit_return(self, o: Order, cents: int) -> None:
+        credited = self.credited.get(o.invoice_id, 0) if self.actionable else o.credit
+        cents = min(cents, o.amount - credited)
+        if cents <= 0:
+            return
+        o.credit += cents
+        if self.actionable:
+            self.credited[o.invoice_id] = credited + cents
+        self.emit(
+            "credit_memo.issued",
+            "finance",
+            o.id,
+            {
+                "memo_id": self.next_id("CM-", 7),
+                "invoice_id": o.invoice_id,
+                "amount": cents / 100,
+                "reason": "return",
+            },
+        )
+
     def _remit(self, o: Order, cents: int, short: bool = False) -> None:
+        if not short and o.credit:  # a return was credited: the customer pays the rest
+            cents = min(cents, o.amount - o.credit - o.paid)
+            if cents <= 0:
+                return
+        o.paid += cents
         rid = self.next_id("RM-", 7)
         if self.actionable:
             self.remittances[rid] = [o, cents, 0]

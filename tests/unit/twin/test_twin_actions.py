@@ -32,7 +32,10 @@ T = TypeVar("T")
 
 def make(seed: int = 1, per_day: float = 60, **rates: float) -> tuple[Twin, list[bytes]]:
     faults = {kind: 0.0 for kind in FAULT_KINDS} | rates
-    config = SMALL.model_copy(update={"faults": SMALL.faults.model_copy(update=faults)})
+    quiet_returns = SMALL.returns.model_copy(update={"rate": 0.0})
+    config = SMALL.model_copy(
+        update={"faults": SMALL.faults.model_copy(update=faults), "returns": quiet_returns}
+    )
     lines: list[bytes] = []
     twin = Twin(config, 1, per_day, seed, lines.append, actionable=True)
     twin.start()
