@@ -32,6 +32,9 @@ faults:
   return_request: 0.03
   return_credit_late: 0.03
   carrier_outage: 3
+  failed_delivery: 0.03
+  unreadable_remittance: 0.03
+  demand_spike: 3
 returns:
   rate: 0.05
 stock_cover_days: 4

@@ -33,6 +33,9 @@ FAULT_KINDS: dict[str, str] = {
     "return_request": "return.pending",
     "return_credit_late": "return.pending",
     "carrier_outage": "integration.failure",
+    "failed_delivery": "shipment.failed",
+    "unreadable_remittance": "cash.unapplied",
+    "demand_spike": "allocation.conflict",
 }
 """Fault kinds the twin injects, with the case type each should open."""
 
@@ -81,9 +84,9 @@ class LogNormal(Model):
 
 
 class FaultRates(Model):
-    """Per-order probabilities, except ``integration_failure``, ``carrier_outage`` and
-    ``stale_erp_inventory`` (expected occurrences per simulated day) and
-    ``asn_discrepancy`` (per purchase order)."""
+    """Per-order probabilities, except ``integration_failure``, ``carrier_outage``,
+    ``stale_erp_inventory`` and ``demand_spike`` (expected occurrences per simulated day)
+    and ``asn_discrepancy`` (per purchase order)."""
 
     pick_short: float = Field(0.01, ge=0, le=1)
     edi_retry_duplicate: float = Field(0.01, ge=0, le=1)
@@ -102,6 +105,9 @@ class FaultRates(Model):
     return_request: float = Field(0.005, ge=0, le=1)
     return_credit_late: float = Field(0.002, ge=0, le=1)
     carrier_outage: float = Field(0.3, ge=0)
+    failed_delivery: float = Field(0.005, ge=0, le=1)
+    unreadable_remittance: float = Field(0.005, ge=0, le=1)
+    demand_spike: float = Field(0.2, ge=0)
 
 
 class Returns(Model):

@@ -45,7 +45,11 @@ ORDER_FAULTS = (
     "late_payment",
     "return_request",
     "return_credit_late",
+    "failed_delivery",
+    "unreadable_remittance",
 )
+FAILURE_REASONS = ("address", "refused", "no_access", "damaged", "lost")
+UNREADABLE_REFERENCES = ("PAYMENT THANK YOU", "see attached", "ACH CREDIT", "REMIT")
 SHIFT_START, SHIFT_END = 6, 22
 """Warehouse hours (UTC): picks happen inside them, nightly counts outside."""
 
@@ -123,6 +127,8 @@ class Twin:
         self.endpoint_free: dict[str, int] = {}
         self.carrier_down: dict[str, tuple[int, int]] = {}  # carrier -> (down, recovered)
         self.routine_returns: list[str] = []  # RMAs that need no one's attention
+        # node/SKU -> (orders of a demand spike on it, until when it may show)
+        self.spikes: dict[tuple[str, str], tuple[list[str], int]] = {}
         self.min_on_hand = 0
         self.products = self.business.products
         self.channels = list(config.channel_mix)
@@ -351,6 +357,66 @@ class Twin:
             self.later(0, DAY - 6 * HOUR, self._burst)
         for _ in range(self.poisson(self.config.faults.carrier_outage)):
             self.later(7 * HOUR, 17 * HOUR, self._carrier_outage)  # while trucks roll
+        for _ in range(self.poisson(self.config.faults.demand_spike)):
+            self.later(8 * HOUR, 16 * HOUR, self._demand_spike)
+
+    # --- demand spikes ---
+
+    def _demand_spike(self) -> None:
+        """Several customers of one DC order the same scarce SKU within an hour or two,
+        each enough that at most one of them can be served from its stock."""
+        nodes = [
+            dc.id
+            for dc in self.config.dcs
+            if sum(c.node == dc.id for c in self.business.customers) >= 3
+        ]
+        if not nodes:
+            return
+        node = nodes[int(self.r() * len(nodes))]
+        now = self.sim.now_s
+        for key in [k for k, (_, until) in self.spikes.items() if until < now]:
+            del self.spikes[key]
+        sample = self.rng.sample(self.products, min(10, len(self.products)))
+        candidates = [
+            p.sku
+            for p in sample
+            if (node, p.sku) not in self.spikes
+            and self.on_hand[(node, p.sku)] - self.allocated[(node, p.sku)] >= 2
+        ]
+        if not candidates:
+            return
+        sku = min(candidates, key=lambda k: self.on_hand[(node, k)] - self.allocated[(node, k)])
+        available = self.on_hand[(node, sku)] - self.allocated[(node, sku)]
+        customers = [c for c in self.business.customers if c.node == node]
+        chosen = self.rng.sample(customers, min(len(customers), self.between(3, 5)))
+        ids: list[str] = []
+        self.spikes[(node, sku)] = (ids, now + DAY)
+        for c in chosen:
+            qty = max(2, math.ceil(available * (0.55 + 0.4 * self.r())))
+            self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, (c, sku, qty, ids))
+
+    def _spike_conflict(self, o: Order, key: tuple[str, str], now: int) -> bool:
+        """Record a demand spike when its orders contest the stock (``True``: recorded)."""
+        spike = self.spikes.get(key)
+        if spike is None:
+            return False
+        ids, until = spike
+        if now > until:
+            del self.spikes[key]
+            return False
+        if o.id not in ids:
+            return False
+        failed = {w.id for w, _, t in self.waiting.get(key, ()) if w.id in ids}
+        if len(failed) < 2:
+            return False
+        del self.spikes[key]
+        self.record(
+            "demand_spike",
+            f"{key[0]}/{key[1]}",
+            {"node_id": key[0], "sku": key[1], "order_ids": sorted(ids)},
+            now,
+        )
+        return True
 
     def _carrier_outage(self) -> None:
         """A carrier's tracking API fails for hours: the TMS retries it (attempts
@@ -439,16 +505,26 @@ class Twin:
                 return kind
         return None
 
-    def _arrive(self) -> None:
-        c = self.business.customers[int(self.r() * len(self.business.customers))]
-        fault = self._draw_fault()
+    def _arrive(self, spike: tuple[Customer, str, int, list[str]] | None = None) -> None:
+        if spike is None:
+            c = self.business.customers[int(self.r() * len(self.business.customers))]
+            fault = self._draw_fault()
+        else:
+            c, fault = spike[0], None
         channel = self.rng.choices(self.channels, self.channel_weights)[0]
         if fault == "edi_retry_duplicate":
             channel = "edi"
         order_id = self.next_id("SO-", 7, 1_000_001)
         po = self.next_id("WEB-", 8) if channel == "ecommerce" else self.next_id("45", 8)
         o = Order(order_id, c, channel, c.node, [], [], po, fault=fault)
-        self._lines(o)
+        if spike is None:
+            self._lines(o)
+        else:
+            _, sku, qty, spike_ids = spike
+            cents = c.prices.get(sku, self.business.by_sku[sku].price)
+            o.lines.append({"line_id": "1", "sku": sku, "qty": qty, "unit_price": cents / 100})
+            o.cents.append(cents)
+            spike_ids.append(o.id)
         o.target = int(self.r() * len(o.lines))
         if fault == "pick_short" and o.lines[o.target]["qty"] < 4:
             self._set_line(o, o.target, qty=self.between(4, 20))
@@ -692,9 +768,12 @@ class Twin:
         queue.append((o, i, now))
         o.pending += 1
         recent = {w.id for w, _, t in queue if t >= now - DAY}
+        spiked = self._spike_conflict(o, key, now)
         if len(recent) >= 2 and key not in self.conflict_open:
             ids = sorted(recent)
             self.conflict_open[key] = ids
+            if spiked:  # the spike's truth stands for this conflict
+                return
             self.record(
                 "contested_stock",
                 f"{key[0]}/{key[1]}",
@@ -908,6 +987,9 @@ class Twin:
         if o.fault == "late_delivery":
             late = o.promise_end + self.between(DAY, 3 * DAY)
             self.sim.at(now + max(HOUR, (eta - now) // 2), self._delayed, o, late, leg)
+        elif o.fault == "failed_delivery" and o.variant != "redelivery":
+            attempt = max(now + HOUR, eta - self.between(0, 2 * HOUR))
+            self.sim.at(self.in_shift(attempt), self._delivery_failed, o, leg)
         else:
             self.sim.at(max(now + HOUR, eta - self.between(0, 2 * HOUR)), self._deliver, o, leg)
 
@@ -925,6 +1007,32 @@ class Twin:
         )
         self.record("late_delivery", o.id, {"order_id": o.id, "shipment_id": o.shipment_id}, now)
         self.sim.at(eta, self._deliver, o, leg)
+
+    def _delivery_failed(self, o: Order, leg: int = 0) -> None:
+        """The carrier's delivery attempt fails; the order is re-shipped days later."""
+        if leg != o.leg:
+            return
+        o.variant = "redelivery"
+        reason = self.rng.choice(FAILURE_REASONS)
+        now = self._milestone(
+            o, "shipment.failed", {"shipment_id": o.shipment_id, "reason": reason}
+        )
+        self.record(
+            "failed_delivery",
+            o.id,
+            {
+                "order_id": o.id,
+                "shipment_id": o.shipment_id,
+                "carrier": o.carrier,
+                "reason": reason,
+            },
+            now,
+        )
+        self.later(DAY, 3 * DAY, self._reship, o, leg)
+
+    def _reship(self, o: Order, leg: int) -> None:
+        if leg == o.leg:  # not rerouted meanwhile
+            self._pack(o)
 
     def _deliver(self, o: Order, leg: int = 0) -> None:
         if leg != o.leg:
@@ -993,6 +1101,11 @@ class Twin:
             first = max(now + HOUR, due - self.between(12 * DAY, 18 * DAY))
             self.sim.at(first, self._remit, o, paid, True)
             self.sim.at(first + self.between(3 * DAY, 7 * DAY), self._remit, o, o.amount - paid)
+        elif o.fault == "unreadable_remittance" and o.amount >= 3_000:
+            paid = round(o.amount * (0.45 + 0.45 * self.r())) + self.between(1, 99)
+            first = max(now + HOUR, due - self.between(12 * DAY, 18 * DAY))
+            self.sim.at(first, self._remit, o, paid, False, True)
+            self.sim.at(first + self.between(5 * DAY, 8 * DAY), self._remit, o, o.amount - paid)
         elif o.fault == "late_payment":
             self.record(
                 "late_payment",
@@ -1164,8 +1277,12 @@ class Twin:
             },
         )
 
-    def _remit(self, o: Order, cents: int, short: bool = False) -> None:
-        if not short and o.credit:  # a return was credited: the customer pays the rest
+    def _remit(self, o: Order, cents: int, short: bool = False, unreadable: bool = False) -> None:
+        """Cash from the customer; a short pay names its invoice, an unreadable one does
+        not (garbage references, an odd amount) and waits days for cash application."""
+        if (
+            not short and not unreadable and o.credit
+        ):  # a return was credited: the customer pays the rest
             cents = min(cents, o.amount - o.credit - o.paid)
             if cents <= 0:
                 return
@@ -1181,7 +1298,7 @@ class Twin:
                 "remittance_id": rid,
                 "customer_id": o.customer.id,
                 "amount": cents / 100,
-                "references": o.invoice_id,
+                "references": self._unreadable_refs() if unreadable else o.invoice_id,
             },
         )
         if short:
@@ -1196,7 +1313,26 @@ class Twin:
                 },
                 now,
             )
-        self.later(HOUR, 20 * HOUR, self._apply, o, rid, cents)
+        if unreadable:
+            self.record(
+                "unreadable_remittance",
+                rid,
+                {
+                    "remittance_id": rid,
+                    "invoice_id": o.invoice_id,
+                    "order_id": o.id,
+                    "customer_id": o.customer.id,
+                },
+                now,
+            )
+            self.later(2 * DAY, 4 * DAY, self._apply, o, rid, cents)
+        else:
+            self.later(HOUR, 20 * HOUR, self._apply, o, rid, cents)
+
+    def _unreadable_refs(self) -> str:
+        if self.r() < 0.3:
+            return f"TRACE {self.between(10**14, 10**15 - 1)}"
+        return self.rng.choice(UNREADABLE_REFERENCES)
 
     def _apply(self, o: Order, rid: str, cents: int) -> None:
         if self.actionable:  # an ApplyPayment may have applied some of it already

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -77,7 +78,9 @@ def test_arrivals_follow_the_week_and_the_day() -> None:
 def test_every_fault_kind_is_injected_and_recorded(tmp_path: Path) -> None:
     rates = {kind: 0.04 for kind in FAULT_KINDS}
     rates["asn_discrepancy"] = 0.5
-    rates.update(integration_failure=5.0, stale_erp_inventory=3.0, carrier_outage=3.0)
+    rates.update(
+        integration_failure=5.0, stale_erp_inventory=3.0, carrier_outage=3.0, demand_spike=3.0
+    )
     config = SMALL.model_copy(
         update={"faults": SMALL.faults.model_copy(update=rates), "stock_cover_days": 3}
     )
@@ -99,3 +102,26 @@ def test_progress_reports_every_simulated_day() -> None:
     assert days == list(range(1, len(days) + 1))
     assert all(total >= day for day, total in seen)
     assert days[-1] * 86_400 >= twin.sim.now_s - twin.t0
+
+
+def test_failed_deliveries_reship_unreadable_cash_is_applied_spikes_contest_stock(
+    tmp_path: Path,
+) -> None:
+    rates = {"failed_delivery": 0.05, "unreadable_remittance": 0.05, "demand_spike": 3.0}
+    config = SMALL.model_copy(update={"faults": SMALL.faults.model_copy(update=rates)})
+    run_twin(config, 2, 200, 5, tmp_path)
+    truth = [orjson.loads(line) for line in (tmp_path / "truth.jsonl").read_bytes().splitlines()]
+    events = [orjson.loads(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for record in truth:
+        by_kind.setdefault(record["fault"], []).append(record)
+    failed = by_kind["failed_delivery"]
+    created = Counter(e["subject"] for e in events if e["type"] == "shipment.created")
+    assert failed and all(created[r["subject"]] >= 2 for r in failed)
+    applied = {e["data"].get("remittance_id") for e in events if e["type"] == "payment.applied"}
+    unreadable = by_kind["unreadable_remittance"]
+    assert unreadable and all(r["subject"] in applied for r in unreadable)
+    spikes = by_kind["demand_spike"]
+    assert spikes and all(len(r["keys"]["order_ids"]) >= 3 for r in spikes)
+    contested = {(r["subject"], r["at"]) for r in by_kind.get("contested_stock", [])}
+    assert not {(r["subject"], r["at"]) for r in spikes} & contested
