@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from unsnag.twin.emitter import DAY, HOUR, day_text
+from unsnag.twin.emitter import DAY, HOUR
 
 if TYPE_CHECKING:
     from unsnag.twin.flow import Order, Twin
@@ -259,29 +259,10 @@ def _reroute(twin: Twin, a: Reroute) -> int:
 
 def _reship(twin: Twin, o: Order, leg: int) -> None:
     carrier = next(c for c in twin.carriers if c.id == o.carrier)
-    transit = carrier.transit_days + (
-        0 if twin.dc_region[o.node] == o.customer.region else carrier.extra_days_other_region
-    )
+    transit = twin.transit_days(o, carrier)
     now = twin.sim.now_s
     o.promise_end = now - now % DAY + transit * DAY + 2 * DAY - 1
-    twin.emit(
-        "shipment.created",
-        "tms",
-        o.id,
-        {
-            "shipment_id": o.shipment_id,
-            "order_id": o.id,
-            "node_id": o.node,
-            "carrier": carrier.id,
-            "service": carrier.service,
-            "lines": [
-                {"line_id": ln["line_id"], "qty": q}
-                for ln, q in zip(o.lines, o.shipped, strict=True)
-                if q > 0
-            ],
-            "promised_delivery_date": day_text(o.promise_end),
-        },
-    )
+    twin.emit_shipment_created(o, carrier)
     delay = HOUR + int(twin.action_rng.random() * 2 * HOUR)
     twin.sim.at(now + delay, twin._dispatch, o, transit, leg)
 

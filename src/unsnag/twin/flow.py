@@ -24,7 +24,7 @@ from typing import Any
 
 from unsnag.twin.actions import Action, ActionResult, perform
 from unsnag.twin.business import Business, Customer, build_business
-from unsnag.twin.config import FAULT_KINDS, NATURAL_FAULTS, TwinConfig
+from unsnag.twin.config import FAULT_KINDS, NATURAL_FAULTS, Carrier, TwinConfig
 from unsnag.twin.emitter import DAY, HOUR, Emitter, day_text, instant_text
 from unsnag.twin.sim import Simulation, epoch
 
@@ -164,6 +164,32 @@ class Twin:
         self.credited: dict[str, int] = {}  # invoice id -> cents credited
         self.action_results: dict[str, ActionResult] = {}
         self.action_rng = random.Random(f"actions-{seed}")
+
+    def transit_days(self, o: Order, carrier: Carrier) -> int:
+        """Days a carrier takes from the order's DC to its customer (longer off-region)."""
+        same_region = self.dc_region[o.node] == o.customer.region
+        return carrier.transit_days + (0 if same_region else carrier.extra_days_other_region)
+
+    def emit_shipment_created(self, o: Order, carrier: Carrier) -> None:
+        """TMS plans the order's current shipment with ``carrier`` for what was picked."""
+        self.emit(
+            "shipment.created",
+            "tms",
+            o.id,
+            {
+                "shipment_id": o.shipment_id,
+                "order_id": o.id,
+                "node_id": o.node,
+                "carrier": carrier.id,
+                "service": carrier.service,
+                "lines": [
+                    {"line_id": ln["line_id"], "qty": q}
+                    for ln, q in zip(o.lines, o.shipped, strict=True)
+                    if q > 0
+                ],
+                "promised_delivery_date": day_text(o.promise_end),
+            },
+        )
 
     def act(self, action: Action) -> ActionResult:
         """Apply one of unsnag's actions (``unsnag.twin.actions``): accepted or refused
@@ -943,29 +969,10 @@ class Twin:
         o.carrier = carrier.id
         if self.actionable:
             self.by_shipment[o.shipment_id] = o
-        transit = carrier.transit_days + (
-            0 if self.dc_region[o.node] == o.customer.region else carrier.extra_days_other_region
-        )
+        transit = self.transit_days(o, carrier)
         now = self.sim.now_s
         o.promise_end = end_of_day(now + 5 * HOUR + transit * DAY + 6 * HOUR + DAY)
-        self.emit(
-            "shipment.created",
-            "tms",
-            o.id,
-            {
-                "shipment_id": o.shipment_id,
-                "order_id": o.id,
-                "node_id": o.node,
-                "carrier": carrier.id,
-                "service": carrier.service,
-                "lines": [
-                    {"line_id": ln["line_id"], "qty": q}
-                    for ln, q in zip(o.lines, o.shipped, strict=True)
-                    if q > 0
-                ],
-                "promised_delivery_date": day_text(o.promise_end),
-            },
-        )
+        self.emit_shipment_created(o, carrier)
         self.later(HOUR, 5 * HOUR, self._dispatch, o, transit, o.leg)
 
     # --- carrier ---
