@@ -748,25 +748,21 @@ class Twin:
             key, qty = (node, line["sku"]), line["qty"]
             available = self.on_hand[key] - self.allocated[key]
             if available >= qty:
-                self.allocated[key] += qty
-                o.reserved.add(i)
-                self.emit(
-                    "allocation.reserved",
-                    "erp",
-                    o.id,
-                    {
-                        "order_id": o.id,
-                        "line_id": line["line_id"],
-                        "node_id": node,
-                        "qty": qty,
-                        "sku": line["sku"],
-                    },
-                )
+                self._reserve(o, i, key)
             else:
                 self._backorder(o, i, key, max(0, available))
             self._reorder(key)
         if not o.pending:
             self._to_pick(o)
+
+    def _reserve(self, o: Order, i: int, key: tuple[str, str]) -> None:
+        """Reserve line ``i`` of ``o`` at ``key`` (node, sku) and tell the ERP's view."""
+        line = o.lines[i]
+        self.allocated[key] += line["qty"]
+        o.reserved.add(i)
+        data = {"order_id": o.id, "line_id": line["line_id"], "node_id": key[0],
+                "qty": line["qty"], "sku": key[1]}  # fmt: skip
+        self.emit("allocation.reserved", "erp", o.id, data)
 
     def _backorder(self, o: Order, i: int, key: tuple[str, str], available: int) -> None:
         line = o.lines[i]
@@ -879,20 +875,7 @@ class Twin:
         for o, i, t in queue:
             line = o.lines[i]
             if self.on_hand[key] - self.allocated[key] >= line["qty"]:
-                self.allocated[key] += line["qty"]
-                o.reserved.add(i)
-                self.emit(
-                    "allocation.reserved",
-                    "erp",
-                    o.id,
-                    {
-                        "order_id": o.id,
-                        "line_id": line["line_id"],
-                        "node_id": key[0],
-                        "qty": line["qty"],
-                        "sku": key[1],
-                    },
-                )
+                self._reserve(o, i, key)
                 o.pending -= 1
                 if not o.pending:
                     self._to_pick(o)
