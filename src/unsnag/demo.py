@@ -40,7 +40,8 @@ class DemoTick:
 
 
 def _tick(session: IngestSession, day: int, total: int, date: datetime, top: int) -> DemoTick:
-    open_cases = [case for case in session.engine.cases() if case.is_open]
+    cases = session.engine.desk.cases.values()
+    open_cases = [case for case in cases if case.is_open]
     ranked = sorted(open_cases, key=lambda c: (-c.priority, c.opened_at, c.id))
     return DemoTick(
         day=day,
@@ -48,7 +49,7 @@ def _tick(session: IngestSession, day: int, total: int, date: datetime, top: int
         sim_date=date,
         report=session.report,
         open_by_type=Counter(case.type for case in open_cases),
-        resolved=sum(1 for case in session.engine.cases() if case.status == "resolved"),
+        resolved=sum(1 for case in cases if case.status == "resolved"),
         top_open=[case.to_dict() for case in ranked[:top]],
     )
 
