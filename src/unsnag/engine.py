@@ -25,8 +25,15 @@ from unsnag.detect.registry import detector_classes
 from unsnag.detect.rules import RuleSet
 from unsnag.events import Event
 from unsnag.policy.model import Policy
+from unsnag.resolve import commands
+from unsnag.resolve.events import COMMANDS, OUTCOMES
+from unsnag.resolve.model import AuditEntry, OutboxItem
+from unsnag.resolve.runner import RULE as RESOLVE_RULE
+from unsnag.resolve.runner import Resolver
 from unsnag.state.model import State
 from unsnag.state.projector import project
+
+_COMMANDS, _OUTCOMES = frozenset(COMMANDS), frozenset(OUTCOMES)
 
 # When an order is cancelled its open cases go with it, except the duplicate case:
 # cancelling the duplicate *is* its resolution, which the duplicate detector records.
@@ -61,6 +68,7 @@ class Engine:
         self.seen: set[tuple[str, str]] = set()
         self.watermark: datetime | None = None
         self.stats = EngineStats()
+        self.resolver = Resolver(policy, self.desk, self._schedule)
 
     # --- the step -------------------------------------------------------------------
 
@@ -74,18 +82,30 @@ class Engine:
         self.stats.accepted += 1
         self.stats.by_type[event.type] += 1
         state = self.state
+        if event.type in _COMMANDS:
+            commands.apply(self.resolver, event, state)
+        elif event.type in _OUTCOMES:
+            self.resolver.on_outcome(event, state)
+        else:
+            self._business(event, state)
+        if self.watermark is None or event.time > self.watermark:
+            self.watermark = event.time
+        return True
+
+    def _business(self, event: Event, state: State) -> None:
         project(state, event)
         for detector in self._by_type.get(event.type, ()):
             self._apply(detector.observe(event, state))
         if event.type in self.rules.by_type:
             self._apply(self.rules.observe(event, state))
         if event.type == "order.cancelled":
-            self.desk.cancel_subject(
+            closed = self.desk.cancel_subject(
                 event.data.order_id, event.time, "order cancelled", KEEP_ON_CANCEL
             )
-        if self.watermark is None or event.time > self.watermark:
-            self.watermark = event.time
-        return True
+            for case in closed:
+                self.resolver.observe(case, state)
+        if self.resolver.waiting and event.type in self.resolver.wait_types:
+            self.resolver.on_event(event, state)
 
     def advance(self, until: datetime | None = None) -> int:
         """Fire every timer due at or before ``until`` (default: the watermark)."""
@@ -94,21 +114,30 @@ class Engine:
         while self.timers and until is not None and self.timers[0].at <= until:
             timer = heapq.heappop(self.timers)
             self._timer_keys.discard((timer.at, timer.rule, timer.key))
+            if timer.rule == RESOLVE_RULE:
+                self.resolver.fire(timer, self.state)
+                fired += 1
+                continue
             detector = self.detectors.get(timer.rule)
             if detector is not None:
                 self._apply(detector.fire(timer, self.state))
                 fired += 1
         return fired
 
+    def _schedule(self, timer: Timer) -> None:
+        timer_key = (timer.at, timer.rule, timer.key)
+        if timer_key not in self._timer_keys:
+            self._timer_keys.add(timer_key)
+            heapq.heappush(self.timers, timer)
+
     def _apply(self, outputs: Iterable[Output]) -> None:
         for out in outputs:
             if isinstance(out, Timer):
-                timer_key = (out.at, out.rule, out.key)
-                if timer_key not in self._timer_keys:
-                    self._timer_keys.add(timer_key)
-                    heapq.heappush(self.timers, out)
+                self._schedule(out)
             elif isinstance(out, Signal | Clear):
-                self.desk.apply(out, self.state)
+                case = self.desk.apply(out, self.state)
+                if case is not None:
+                    self.resolver.observe(case, self.state)
 
     # --- results ------------------------------------------------------------------
 
@@ -119,6 +148,10 @@ class Engine:
     def changed_cases(self) -> list[Case]:
         """Cases changed since the last call (for stores that persist increments)."""
         return self.desk.take_dirty()
+
+    def take_effects(self) -> tuple[list[OutboxItem], list[AuditEntry]]:
+        """Outbox items and audit entries decided since the last call."""
+        return self.resolver.take_effects()
 
     # --- checkpoints ----------------------------------------------------------------
 
@@ -137,6 +170,7 @@ class Engine:
             "timers": self.timers,
             "seen": self.seen,
             "watermark": self.watermark,
+            "waiting": self.resolver.waiting,
         }
         return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -161,4 +195,5 @@ class Engine:
         engine._timer_keys = {(t.at, t.rule, t.key) for t in engine.timers}
         engine.seen = payload["seen"]
         engine.watermark = payload["watermark"]
+        engine.resolver.waiting = payload["waiting"]
         return engine

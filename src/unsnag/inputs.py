@@ -110,15 +110,17 @@ def read_items(path: Path, on_position: Callable[[int], None] | None = None) -> 
 
 
 def parse_items(
-    items: Iterator[Item], extra_systems: frozenset[str] = frozenset()
+    items: Iterator[Item], extra_systems: frozenset[str] = frozenset(), own: bool = False
 ) -> Iterator[Event | Refused]:
-    """Validate items against the contract; refused ones carry their raw text."""
+    """Validate items against the contract; refused ones carry their raw text.
+
+    ``own=True`` admits unsnag's own events (a replay of an exported log)."""
     for name, where, raw, decoded in items:
         if isinstance(decoded, ContractViolation):
             error = decoded
         else:
             try:
-                yield parse_event(decoded, extra_systems)
+                yield parse_event(decoded, extra_systems, own)
                 continue
             except ContractViolation as exc:
                 error = exc

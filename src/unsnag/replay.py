@@ -56,7 +56,7 @@ def run_replay(
     extra = frozenset(policy.systems)
     started = time.perf_counter()
     with batch_gc():
-        for item in parse_items(read_items(path, on_position), extra):
+        for item in parse_items(read_items(path, on_position), extra, own=True):
             if isinstance(item, Refused):
                 refused.append(item)
             else:

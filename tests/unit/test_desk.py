@@ -78,4 +78,6 @@ def test_the_sla_clock_follows_the_customer_tier():
     )
     [case] = cases_of(engine, "pick.short")
     assert case["opened_at"] == "2026-05-04T09:00:00Z"
-    assert case["due_at"] == "2026-05-04T13:00:00Z"  # warehouse: 4 h for gold (default)
+    # warehouse: 4 business hours for gold (default) on the DC calendar, which opens at
+    # 06:00 Chicago (11:00Z): opened at 04:00 local, due four working hours after opening
+    assert case["due_at"] == "2026-05-04T15:00:00Z"

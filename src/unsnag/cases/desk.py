@@ -64,6 +64,8 @@ class Case:
     boost_reason: str | None = None
     timeline: list[tuple[datetime, str, str]] = field(default_factory=list)
     reasons: set[str] = field(default_factory=set)
+    work: Any = None
+    """The case's :class:`~unsnag.resolve.work.Work` (set by the playbook runner)."""
 
     @property
     def is_open(self) -> bool:
@@ -101,6 +103,7 @@ class Case:
             "timeline": [
                 {"at": iso(at), "what": what, "note": note} for at, what, note in self.timeline
             ],
+            "work": None if self.work is None else self.work.to_dict(),
         }
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, crea
 
 from unsnag.errors import ContractViolation
 from unsnag.events.catalog import CATALOG, SOURCE_SYSTEMS, Payload
+from unsnag.events.own import OWN_CATALOG, OWN_SOURCE
 from unsnag.events.types import Id, Text
 
 
@@ -43,7 +44,8 @@ def _typed_envelope(event_type: str, payload: type[Payload]) -> type[CloudEvent]
 # One model per catalog type, envelope and payload together: a single validation pass
 # in Rust per event, and errors in ``data`` come out with their full path.
 TYPED_ENVELOPES: dict[str, type[CloudEvent]] = {
-    event_type: _typed_envelope(event_type, payload) for event_type, payload in CATALOG.items()
+    event_type: _typed_envelope(event_type, payload)
+    for event_type, payload in (CATALOG | OWN_CATALOG).items()
 }
 
 
@@ -95,8 +97,11 @@ def _violation(exc: ValidationError, prefix: str) -> ContractViolation:
     return ContractViolation(reason, described[0][0])
 
 
-def parse_event(raw: Any, extra_systems: frozenset[str] = frozenset()) -> Event:
-    """Validate one structured-mode CloudEvent (a dict) against the contract."""
+def parse_event(raw: Any, extra_systems: frozenset[str] = frozenset(), own: bool = False) -> Event:
+    """Validate one structured-mode CloudEvent (a dict) against the contract.
+
+    ``own=True`` also admits unsnag's own events (source ``unsnag``: case work and
+    action outcomes): for the event log and replays, never for inbound adapters."""
     if not isinstance(raw, dict):
         raise ContractViolation(f"a CloudEvent is a JSON object, got {type(raw).__name__}")
     event_type = raw.get("type")
@@ -106,7 +111,14 @@ def parse_event(raw: Any, extra_systems: frozenset[str] = frozenset()) -> Event:
     except ValidationError as exc:
         raise _violation(exc, "") from None
     system = envelope.source.split("/", 1)[0]
-    if system not in SOURCE_SYSTEMS and system not in extra_systems:
+    if system == OWN_SOURCE or envelope.type in OWN_CATALOG:
+        if not (own and system == OWN_SOURCE and envelope.type in OWN_CATALOG):
+            raise ContractViolation(
+                f"source {OWN_SOURCE!r} and the types {', '.join(sorted(OWN_CATALOG))} are "
+                "unsnag's own: work cases through the CLI or API, not as inbound events",
+                "source" if system == OWN_SOURCE else "type",
+            )
+    elif system not in SOURCE_SYSTEMS and system not in extra_systems:
         raise ContractViolation(
             f"unknown source system {system!r}; expected one of "
             f"{', '.join(sorted(SOURCE_SYSTEMS | extra_systems))} or one the policy declares",

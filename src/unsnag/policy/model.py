@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from unsnag.cases.taxonomy import CASE_TYPES
+from unsnag.policy.resolution import Resolution
+from unsnag.resolve.model import ACTIONS
 
 TIERS = ("strategic", "gold", "silver", "standard")
 
@@ -245,6 +247,7 @@ class Policy(Strict):
     priority: PriorityModel = PriorityModel()
     detectors: Detectors = Detectors()
     rules: list[Rule] = Field(default_factory=list)
+    resolution: Resolution = Resolution()
     engine: Literal["v1"] = "v1"
 
     @model_validator(mode="after")
@@ -258,8 +261,30 @@ class Policy(Strict):
         for code, cfg in self.types.items():
             if cfg.owner_team not in self.teams:
                 raise ValueError(f"types.{code}.owner_team: team {cfg.owner_team!r} not in teams")
+        self._check_resolution()
         ids = [rule.id for rule in self.rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"rules: duplicate rule ids {dupes}")
         return self
+
+    def _check_resolution(self) -> None:
+        res = self.resolution
+        for code in res.playbooks:
+            if code not in CASE_TYPES:
+                raise ValueError(f"resolution.playbooks: unknown case type {code!r}")
+        for team in res.team_calendars:
+            if team not in self.teams:
+                raise ValueError(f"resolution.team_calendars: unknown team {team!r}")
+        for auto in res.automation.rules:
+            _known(f"resolution.automation.{auto.id}.case_types", auto.case_types, CASE_TYPES)
+            _known(f"resolution.automation.{auto.id}.actions", auto.actions, ACTIONS)
+        for rule in res.approvals:
+            _known(f"resolution.approvals.{rule.id}.actions", rule.actions, {*ACTIONS, "*"})
+            _known(f"resolution.approvals.{rule.id}.case_types", rule.case_types or [], CASE_TYPES)
+
+
+def _known(where: str, names: list[str], known: object) -> None:
+    unknown = [name for name in names if name not in known]  # type: ignore[operator]
+    if unknown:
+        raise ValueError(f"{where}: unknown {unknown}")

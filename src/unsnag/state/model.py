@@ -250,6 +250,15 @@ class State:
     returns_by_order: dict[str, list[str]] = field(default_factory=dict)
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     integrations: dict[str, Integration] = field(default_factory=dict)
+    # Indexes for resolution (option computers look at one SKU or node, never scan):
+    nodes_by_sku: dict[str, list[str]] = field(default_factory=dict)
+    """SKU -> nodes any system sent an ``inventory.snapshot`` of it for, first seen first."""
+    purchase_orders_by_sku: dict[str, list[str]] = field(default_factory=dict)
+    """SKU -> ids of the purchase orders with a line of it, in creation order."""
+    carriers_by_node: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Node -> carrier -> shipments created from that node with that carrier."""
+    carrier_services: dict[str, str] = field(default_factory=dict)
+    """Carrier -> the service level of its latest shipment (``ground``, ``2day``...)."""
 
     def tier_of(self, customer_id: str | None) -> str | None:
         customer = self.customers.get(customer_id) if customer_id else None

@@ -183,7 +183,12 @@ def _stock_view(state: State, ev: Event) -> dict[str, StockView]:
 
 def _snapshot(state: State, ev: Event) -> None:
     d = ev.data
-    _stock_view(state, ev)[ev.system] = StockView(d.on_hand, d.allocated, d.available, ev.time)
+    views = _stock_view(state, ev)
+    if not views:  # a node+SKU seen for the first time: index it (nodes per SKU are few)
+        nodes = state.nodes_by_sku.setdefault(d.sku, [])
+        if d.node_id not in nodes:
+            nodes.append(d.node_id)
+    views[ev.system] = StockView(d.on_hand, d.allocated, d.available, ev.time)
 
 
 def _adjusted(state: State, ev: Event) -> None:
@@ -242,6 +247,11 @@ def _shipment_created(state: State, ev: Event) -> None:
         line_qty={ln.line_id: ln.qty for ln in d.lines},
         promised_delivery_date=d.promised_delivery_date,
     )
+    if d.shipment_id not in state.shipments and d.node_id and d.carrier:
+        lane = state.carriers_by_node.setdefault(d.node_id, {})
+        lane[d.carrier] = lane.get(d.carrier, 0) + 1
+    if d.carrier and d.service:
+        state.carrier_services[d.carrier] = d.service
     state.shipments[d.shipment_id] = shipment
     order = state.orders.get(d.order_id)
     if order is not None and d.shipment_id not in order.shipment_ids:
@@ -308,6 +318,9 @@ def _po_created(state: State, ev: Event) -> None:
     lines: dict[str, float] = {}
     for ln in d.lines:
         lines[ln.sku] = lines.get(ln.sku, 0.0) + ln.qty
+    if d.po_id not in state.purchase_orders:
+        for sku in lines:
+            state.purchase_orders_by_sku.setdefault(sku, []).append(d.po_id)
     state.purchase_orders[d.po_id] = PurchaseOrder(
         po_id=d.po_id,
         node_id=d.node_id,

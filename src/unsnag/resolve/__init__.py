@@ -1,0 +1,1 @@
+"""Resolution: playbooks, options, approvals, SLA clocks, outbox actions and the audit trail."""
