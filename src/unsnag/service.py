@@ -30,6 +30,7 @@ class IngestReport:
     duplicates: int = 0
     refused: int = 0
     cases_changed: int = 0
+    actions: int = 0
     rebuilt_from: int | None = None
     reasons: list[str] = field(default_factory=list)
 
@@ -39,6 +40,7 @@ class IngestReport:
             "duplicates_ignored": self.duplicates,
             "refused": self.refused,
             "cases_changed": self.cases_changed,
+            "actions_decided": self.actions,
             "rebuilt_from_log": self.rebuilt_from,
         }
 
@@ -64,11 +66,14 @@ def load_engine(store: StorePort, policy: Policy) -> tuple[Engine, int | None]:
     extra = frozenset(policy.systems)
     count = 0
     for _, raw in store.iter_events():
-        engine.step(parse_event(raw, extra))
+        engine.step(parse_event(raw, extra, own=True))
         count += 1
     engine.advance()
     engine.changed_cases()  # everything is re-upserted below on rebuild
-    store.upsert_cases([case.to_dict() for case in engine.cases()])
+    # Re-derived actions and audit entries carry the keys and ids they had: the store
+    # keeps the first of each, so a rebuild never sends an action twice.
+    actions, audit = engine.take_effects()
+    store.save_decisions([case.to_dict() for case in engine.cases()], actions, audit)
     return engine, count
 
 
@@ -137,7 +142,11 @@ def _ingest_batch(
 
 
 def _flush_cases(store: StorePort, engine: Engine, report: IngestReport) -> None:
+    """Persist what the engine decided: changed cases, their outbox items and audit
+    entries, in one transaction (the outbox pattern)."""
     changed = engine.changed_cases()
-    if changed:
-        store.upsert_cases([case.to_dict() for case in changed])
+    actions, audit = engine.take_effects()
+    if changed or actions or audit:
+        store.save_decisions([case.to_dict() for case in changed], actions, audit)
         report.cases_changed += len(changed)
+        report.actions += len(actions)

@@ -7,15 +7,20 @@ that keep data across processes also subclass :class:`DurableStoreContract`.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from unsnag.errors import NotFound, StoreError
 from unsnag.events import Event, parse_event
-from unsnag.store import DeadLetter, StorePort
+from unsnag.resolve.audit import GENESIS, entry_hash, verify
+from unsnag.resolve.model import AuditEntry, OutboxItem
+from unsnag.store import DeadLetter, Store, StorePort, open_store
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -70,6 +75,34 @@ def ids(cases: list[dict[str, Any]]) -> list[str]:
     return [c["id"] for c in cases]
 
 
+def action(key: str, case_id: str = "C-1", created: datetime = T0, **params: Any) -> OutboxItem:
+    return OutboxItem(
+        key=key,
+        case_id=case_id,
+        kind="release_hold",
+        connector="erp-hook",
+        params=params or {"order_id": "SO-1"},
+        created_at=created,
+        requested_by="ana",
+    )
+
+
+def entry(entry_id: str, case_id: str = "C-1", at: datetime = T0, **detail: Any) -> AuditEntry:
+    return AuditEntry(entry_id, at, case_id, "comment", "ana", detail or {"note": entry_id})
+
+
+def keys(actions: list[Any]) -> list[str]:
+    return [a.key for a in actions]
+
+
+def chain_ids(store: StorePort) -> list[str]:
+    return [chained.entry.id for chained in store.iter_audit()]
+
+
+def later(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
 # --- the contract -----------------------------------------------------------------------
 
 
@@ -110,6 +143,25 @@ class StoreContract:
         seqs = [seq for seq, _ in store.iter_events()]
         resumed = list(store.iter_events(after_seq=seqs[2], batch_size=2))
         assert [raw["id"] for _, raw in resumed] == ["e4", "e5", "e6", "e7"]
+
+    def test_a_cases_events_come_by_subject_in_event_time_order(self, store: StorePort) -> None:
+        def about(event_id: str, subject: str, hour: int) -> Event:
+            raw = envelope(event_id, customer_id="C1")
+            raw.update(subject=subject, time=f"2026-05-04T{hour:02d}:00:00Z")
+            return parse_event(raw)
+
+        store.append_events(
+            [
+                about("a", "SO-1", 9),
+                about("b", "SO-2", 8),
+                about("c", "SH-1", 7),
+                about("d", "SO-1", 6),
+            ]
+        )
+        found = store.events_about(["SO-1", "SH-1"])
+        assert [raw["id"] for raw in found] == ["d", "c", "a"]
+        assert [raw["id"] for raw in store.events_about(["SO-1", "SH-1"], limit=2)] == ["d", "c"]
+        assert store.events_about([]) == []
 
     def test_the_envelope_comes_back_as_received(self, store: StorePort) -> None:
         raw = envelope("x", name='Zoë "Ω" \\ \u0000', note=[1, 2.5, None, True])
@@ -247,6 +299,214 @@ class StoreContract:
         assert store.load_checkpoint("engine") == (9, "2", b"newer")
         assert store.load_checkpoint("other") == (1, "1", b"")
 
+    # decisions: cases, outbox and audit in one transaction
+
+    def test_a_decision_lands_with_its_actions_and_audit_entries(self, store: StorePort) -> None:
+        store.save_decisions([case("C-1")], [action("k1")], [entry("C-1:1")])
+        assert store.get_case("C-1") == case("C-1")
+        [stored] = store.list_actions()
+        assert (stored.key, stored.case_id, stored.kind, stored.connector) == (
+            "k1",
+            "C-1",
+            "release_hold",
+            "erp-hook",
+        )
+        assert (stored.params, stored.created_at, stored.requested_by) == (
+            {"order_id": "SO-1"},
+            T0,
+            "ana",
+        )
+        assert (stored.status, stored.attempts, stored.next_attempt_at) == ("pending", 0, T0)
+        assert (stored.last_error, stored.delivered_at, stored.response) == (None, None, None)
+        assert chain_ids(store) == ["C-1:1"]
+
+    def test_a_refused_case_leaves_no_action_and_no_audit_entry(self, store: StorePort) -> None:
+        incomplete = case("C-2")
+        del incomplete["owner_team"]
+        with pytest.raises(StoreError, match="owner_team"):
+            store.save_decisions(
+                [case("C-1"), incomplete], [action("k1")], [entry("C-1:1"), entry("C-2:1")]
+            )
+        assert (store.list_cases(), store.list_actions(), chain_ids(store)) == ([], [], [])
+
+    @pytest.mark.parametrize(
+        "spoiled",
+        [
+            {"actions": [action("k1"), action("k2", order_id=object())]},
+            {"actions": [action("k1", created=datetime(2026, 5, 4))]},
+            {"audit": [entry("C-1:1"), entry("C-1:2", at=datetime(2026, 5, 4))]},
+            {"audit": [entry("C-1:1", bad={1, 2})]},
+        ],
+        ids=["params not JSON", "naive created_at", "naive audit time", "detail not JSON"],
+    )
+    def test_an_action_or_entry_that_cannot_be_stored_leaves_nothing(
+        self, store: StorePort, spoiled: dict[str, Any]
+    ) -> None:
+        batch: dict[str, Any] = {"cases": [case("C-1")], "actions": [action("k0")], "audit": []}
+        with pytest.raises(StoreError):
+            store.save_decisions(**(batch | spoiled))
+        assert (store.list_cases(), store.list_actions(), chain_ids(store)) == ([], [], [])
+
+    def test_an_empty_decision_changes_nothing(self, store: StorePort) -> None:
+        store.save_decisions([], [], [])
+        assert (store.list_actions(), chain_ids(store)) == ([], [])
+
+    # outbox
+
+    def test_the_outbox_keeps_the_first_action_of_a_key(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1"), action("k1", order_id="SO-2")], [])
+        store.save_decisions([case("C-1")], [action("k1", order_id="SO-3"), action("k2")], [])
+        assert keys(store.list_actions()) == ["k1", "k2"]
+        assert store.list_actions()[0].params == {"order_id": "SO-1"}
+
+    def test_a_replayed_action_does_not_revive_a_delivered_one(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1")], [])
+        assert keys(store.claim_actions(T0, 10, 60)) == ["k1"]
+        store.mark_delivered("k1", later(1), "ok")
+        store.save_decisions([], [action("k1")], [])
+        [stored] = store.list_actions()
+        assert (stored.status, stored.attempts) == ("delivered", 1)
+
+    def test_due_actions_are_claimed_oldest_first_up_to_the_limit(self, store: StorePort) -> None:
+        store.save_decisions(
+            [], [action("k3", created=later(2)), action("k1"), action("k2", created=later(1))], []
+        )
+        claimed = store.claim_actions(later(10), limit=2, lease_s=60)
+        assert keys(claimed) == ["k1", "k2"]
+        assert {(a.attempts, a.next_attempt_at) for a in claimed} == {(1, later(70))}
+        assert keys(store.claim_actions(later(10), limit=5, lease_s=60)) == ["k3"]
+
+    def test_an_action_is_not_claimed_before_it_is_due(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1", created=later(60))], [])
+        assert store.claim_actions(later(59), 10, 60) == []
+        assert keys(store.claim_actions(later(60), 10, 60)) == ["k1"]
+
+    def test_a_claimed_action_is_claimed_again_only_when_its_lease_ends(
+        self, store: StorePort
+    ) -> None:
+        store.save_decisions([], [action("k1")], [])
+        assert keys(store.claim_actions(T0, 10, lease_s=30)) == ["k1"]
+        assert store.claim_actions(later(29.999), 10, lease_s=30) == []
+        [again] = store.claim_actions(later(30), 10, lease_s=30)
+        assert (again.key, again.attempts, again.status) == ("k1", 2, "pending")
+        assert again.next_attempt_at == later(60)
+
+    def test_a_retry_is_due_again_at_its_time_with_its_error(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1")], [])
+        store.claim_actions(T0, 10, 60)
+        store.mark_retry("k1", later(5), "HTTP 503")
+        [waiting] = store.list_actions()
+        assert (waiting.status, waiting.last_error, waiting.next_attempt_at) == (
+            "pending",
+            "HTTP 503",
+            later(5),
+        )
+        assert store.claim_actions(later(4), 10, 60) == []
+        assert [a.attempts for a in store.claim_actions(later(5), 10, 60)] == [2]
+
+    def test_a_delivered_action_is_final(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1")], [])
+        store.claim_actions(T0, 10, 60)
+        store.mark_delivered("k1", later(1), response='{"ok": true}')
+        store.mark_retry("k1", later(2), "late retry")  # a dispatcher whose lease ran out
+        store.mark_failed("k1", later(2), "late failure")
+        [done] = store.list_actions()
+        assert (done.status, done.delivered_at, done.response) == (
+            "delivered",
+            later(1),
+            '{"ok": true}',
+        )
+        assert done.last_error is None
+        assert store.claim_actions(later(3600), 10, 60) == []
+
+    def test_a_failed_action_is_final_and_keeps_its_error(self, store: StorePort) -> None:
+        store.save_decisions([], [action("k1")], [])
+        store.claim_actions(T0, 10, 60)
+        store.mark_failed("k1", later(1), "HTTP 400: unknown order")
+        store.mark_delivered("k1", later(2))
+        [failed] = store.list_actions(status="failed")
+        assert (failed.status, failed.last_error, failed.delivered_at) == (
+            "failed",
+            "HTTP 400: unknown order",
+            None,
+        )
+        assert store.claim_actions(later(3600), 10, 60) == []
+
+    @pytest.mark.parametrize(
+        "mark",
+        [
+            lambda s: s.mark_delivered("nope", T0),
+            lambda s: s.mark_retry("nope", T0, "x"),
+            lambda s: s.mark_failed("nope", T0, "x"),
+        ],
+        ids=["delivered", "retry", "failed"],
+    )
+    def test_marking_an_unknown_action_is_not_found(
+        self, store: StorePort, mark: Callable[[StorePort], None]
+    ) -> None:
+        with pytest.raises(NotFound):
+            mark(store)
+
+    def test_actions_are_listed_by_case_status_and_due_time(self, store: StorePort) -> None:
+        store.save_decisions(
+            [],
+            [action("b", "C-1"), action("a", "C-2"), action("c", "C-1", created=later(1))],
+            [],
+        )
+        store.claim_actions(T0, 1, 60)  # "a": leased until T0 + 60 s
+        store.mark_retry("a", later(90), "busy")
+        store.claim_actions(T0, 1, 60)  # "b"
+        store.mark_delivered("b", later(2))
+        assert keys(store.list_actions()) == ["a", "b", "c"]
+        assert keys(store.list_actions(case_id="C-1")) == ["b", "c"]
+        assert keys(store.list_actions(status="pending")) == ["a", "c"]
+        assert keys(store.list_actions(status="pending", by_due=True)) == ["c", "a"]
+        assert keys(store.list_actions(case_id="C-1", status="pending", limit=1)) == ["c"]
+
+    # audit chain
+
+    def test_audit_entries_are_chained_in_append_order(self, store: StorePort) -> None:
+        store.save_decisions([], [], [entry("C-1:1"), entry("C-2:1", "C-2")])
+        store.save_decisions([], [], [entry("C-1:2", at=later(1))])
+        chain = list(store.iter_audit())
+        assert [c.entry.id for c in chain] == ["C-1:1", "C-2:1", "C-1:2"]
+        assert [c.seq for c in chain] == sorted({c.seq for c in chain})
+        assert chain[0].prev == GENESIS
+        assert [c.prev for c in chain[1:]] == [c.hash for c in chain[:-1]]
+        assert all(c.hash == entry_hash(c.prev, c.entry) for c in chain)
+        assert verify(chain).ok and verify(chain).checked == 3
+
+    def test_an_entry_already_chained_is_skipped(self, store: StorePort) -> None:
+        store.save_decisions([], [], [entry("C-1:1"), entry("C-1:1", note="again")])
+        store.save_decisions([], [], [entry("C-1:1", note="replayed"), entry("C-1:2")])
+        chain = list(store.iter_audit())
+        assert [c.entry.id for c in chain] == ["C-1:1", "C-1:2"]
+        assert chain[0].entry.detail == {"note": "C-1:1"}
+        assert chain[1].prev == chain[0].hash and verify(chain).ok
+
+    def test_an_entry_comes_back_as_given_in_utc(self, store: StorePort) -> None:
+        local = later(0.25).astimezone(timezone(timedelta(hours=-5)))
+        given = entry("C-1:1", at=local, note='Zoë "Ω"', amounts=[1, 2.5, None], nested={"a": {}})
+        store.save_decisions([], [], [given])
+        [chained] = store.iter_audit()
+        assert chained.entry == AuditEntry(
+            "C-1:1", later(0.25), "C-1", "comment", "ana", given.detail
+        )
+        assert chained.entry.at.utcoffset() == timedelta(0)
+        assert chained.hash == entry_hash(GENESIS, chained.entry)
+
+    def test_a_case_audit_trail_holds_only_its_entries(self, store: StorePort) -> None:
+        store.save_decisions(
+            [], [], [entry("C-1:1"), entry("C-2:1", "C-2"), entry("C-1:2"), entry("C-3:1", "C-3")]
+        )
+        assert [c.entry.id for c in store.audit_for_case("C-1")] == ["C-1:1", "C-1:2"]
+        assert store.audit_for_case("C-9") == []
+
+    def test_the_audit_trail_resumes_after_a_seq(self, store: StorePort) -> None:
+        store.save_decisions([], [], [entry(f"C-1:{n}") for n in range(1, 5)])
+        seqs = [c.seq for c in store.iter_audit()]
+        assert [c.entry.id for c in store.iter_audit(after_seq=seqs[1])] == ["C-1:3", "C-1:4"]
+
     # lifecycle
 
     def test_a_store_is_a_context_manager(self, store: StorePort) -> None:
@@ -255,11 +515,58 @@ class StoreContract:
 
 
 class DurableStoreContract(StoreContract, ABC):
-    """Stores whose data outlives the object: reopening the same URL finds it again."""
+    """Stores whose data outlives the object: reopening the same URL finds it again.
+
+    Subclasses set ``self.url`` in their ``store`` fixture; the concurrency tests open
+    more stores on it, as several processes would.
+    """
+
+    url: str
 
     @abstractmethod
     def reopen(self, store: StorePort) -> StorePort:
         """Close ``store`` and open the same database afresh."""
+
+    def test_outbox_and_audit_are_still_there_after_reopening(self, store: StorePort) -> None:
+        store.save_decisions([case("C-1")], [action("k1")], [entry("C-1:1"), entry("C-1:2")])
+        with self.reopen(store) as again:
+            again.save_decisions([], [action("k1"), action("k2")], [entry("C-1:3")])
+            assert keys(again.list_actions()) == ["k1", "k2"]
+            chain = list(again.iter_audit())
+            assert [c.entry.id for c in chain] == ["C-1:1", "C-1:2", "C-1:3"]
+            assert verify(chain).ok
+
+    def test_concurrent_claims_never_take_the_same_action(self, store: StorePort) -> None:
+        store.save_decisions([], [action(f"k{n:03}") for n in range(120)], [])
+        taken = in_parallel(self.url, 4, lambda other, _: drain(other))
+        every = [key for keys_ in taken for key in keys_]
+        assert sorted(every) == [f"k{n:03}" for n in range(120)]  # each once, none lost
+
+    def test_concurrent_writers_extend_one_unbroken_chain(self, store: StorePort) -> None:
+        def write(other: StorePort, worker: int) -> list[str]:
+            for n in range(15):
+                other.save_decisions([], [], [entry(f"W{worker}:{n}", f"C-{worker}")])
+            return []
+
+        in_parallel(self.url, 4, write)
+        chain = list(store.iter_audit())
+        assert len(chain) == 60 and verify(chain).ok
+
+    def test_a_claim_skips_rows_another_transaction_holds(self, store: StorePort) -> None:
+        if not (isinstance(store, Store) and store.engine.dialect.name == "postgresql"):
+            pytest.skip("row locks are a PostgreSQL matter; SQLite has one writer")
+        store.save_decisions([], [action("k1"), action("k2"), action("k3")], [])
+        claimed: list[str] = []
+        with store.engine.connect() as holder, holder.begin():
+            holder.execute(text("SELECT key FROM outbox WHERE key = 'k1' FOR UPDATE"))
+            worker = threading.Thread(
+                target=lambda: claimed.extend(keys(store.claim_actions(T0, 10, 60)))
+            )
+            worker.start()
+            worker.join(timeout=10)
+            assert not worker.is_alive(), "the claim waited for the locked row"
+        assert claimed == ["k2", "k3"]
+        assert keys(store.claim_actions(T0, 10, 60)) == ["k1"]
 
     def test_data_is_still_there_after_reopening(self, store: StorePort) -> None:
         store.append_events(events(3))
@@ -272,3 +579,36 @@ class DurableStoreContract(StoreContract, ABC):
             assert [d.raw for d in again.list_dead_letters()] == ["{bad"]
             assert again.get_case("C-1") == case("C-1")
             assert again.load_checkpoint("engine") == (3, "1", b"blob")
+
+
+def drain(store: StorePort) -> list[str]:
+    """Claim a few at a time until nothing is due; the keys this store took."""
+    taken: list[str] = []
+    while claimed := store.claim_actions(T0, 3, 600):
+        taken.extend(keys(claimed))
+    return taken
+
+
+def in_parallel(
+    url: str, workers: int, work: Callable[[StorePort, int], list[str]]
+) -> list[list[str]]:
+    """Run ``work(store, worker)`` in threads, each on a store of its own, all at once."""
+    start = threading.Barrier(workers)
+    results: list[list[str]] = [[] for _ in range(workers)]
+    errors: list[BaseException] = []
+
+    def run(worker: int) -> None:
+        try:
+            with open_store(url, migrate=False) as own:
+                start.wait()
+                results[worker] = work(own, worker)
+        except BaseException as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results

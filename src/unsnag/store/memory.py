@@ -8,21 +8,32 @@ exactly as it would against SQLite or PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from unsnag.errors import NotFound
-from unsnag.events import Event
+from unsnag.events import Event, parse_instant
+from unsnag.resolve.audit import GENESIS, entry_hash
+from unsnag.resolve.model import AuditEntry, OutboxItem
 from unsnag.store.port import (
+    DELIVERED,
+    FAILED,
+    PENDING,
     Case,
+    ChainedEntry,
     Closing,
     DeadLetter,
+    StoredAction,
     StoredDeadLetter,
     case_columns,
     case_order,
     case_refs,
+    chainable,
     dump,
+    outbox_columns,
     utc,
 )
 
@@ -40,6 +51,10 @@ class MemoryStore(Closing):
         self._dead: list[StoredDeadLetter] = []
         self._cases: dict[str, Case] = {}
         self._checkpoints: dict[str, tuple[int, str, bytes]] = {}
+        self._outbox: dict[str, StoredAction] = {}
+        self._audit: list[ChainedEntry] = []
+        self._chained: set[str] = set()
+        self._head = GENESIS
 
     # --- event log ---------------------------------------------------------------------
 
@@ -59,6 +74,12 @@ class MemoryStore(Closing):
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         for index in range(max(after_seq, 0), len(self._events)):
             yield index + 1, _copy(self._events[index])
+
+    def events_about(self, subjects: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
+        wanted = set(subjects)
+        found = [(parse_instant(e["time"]), i, e) for i, e in enumerate(self._events)
+                 if e.get("subject") in wanted]  # fmt: skip
+        return [_copy(e) for _, _, e in sorted(found, key=lambda f: (f[0], f[1]))[:limit]]
 
     def event_count(self) -> int:
         return len(self._events)
@@ -85,10 +106,7 @@ class MemoryStore(Closing):
     # --- cases -------------------------------------------------------------------------
 
     def upsert_cases(self, cases: Sequence[Case]) -> None:
-        copies = [_copy(case) for case in cases]
-        for case in copies:
-            case_columns(case)  # refuse what the SQL store would refuse
-        self._cases.update((str(case["id"]), case) for case in copies)
+        self._cases.update(_checked(cases))
 
     def list_cases(
         self,
@@ -122,7 +140,114 @@ class MemoryStore(Closing):
     def load_checkpoint(self, name: str) -> tuple[int, str, bytes] | None:
         return self._checkpoints.get(name)
 
+    # --- decisions: cases, outbox and audit, all or nothing ----------------------------
+
+    def save_decisions(
+        self,
+        cases: Sequence[Case],
+        actions: Sequence[OutboxItem],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        checked = _checked(cases)  # everything is checked before anything changes
+        items = [_new_action(item) for item in actions]
+        entries = [chainable(entry) for entry in audit]
+        self._cases.update(checked)
+        for action in items:
+            self._outbox.setdefault(action.key, action)
+        for entry in entries:
+            self._append(entry)
+
+    def _append(self, entry: AuditEntry) -> None:
+        if entry.id in self._chained:
+            return
+        digest = entry_hash(self._head, entry)
+        self._audit.append(ChainedEntry(len(self._audit) + 1, entry, self._head, digest))
+        self._chained.add(entry.id)
+        self._head = digest
+
+    # --- outbox ------------------------------------------------------------------------
+
+    def claim_actions(self, now: datetime, limit: int, lease_s: float) -> list[StoredAction]:
+        now = utc(now)
+        due = [a for a in self._outbox.values() if a.status == PENDING and a.next_attempt_at <= now]
+        due.sort(key=lambda action: (action.created_at, action.key))
+        lease_end = now + timedelta(seconds=lease_s)
+        claimed = [
+            replace(action, attempts=action.attempts + 1, next_attempt_at=lease_end)
+            for action in due[: max(limit, 0)]
+        ]
+        self._outbox.update((action.key, action) for action in claimed)
+        return [_copy_action(action) for action in claimed]
+
+    def mark_delivered(self, key: str, at: datetime, response: str | None = None) -> None:
+        self._settle(key, status=DELIVERED, delivered_at=utc(at), response=response)
+
+    def mark_retry(self, key: str, next_attempt_at: datetime, error: str) -> None:
+        self._settle(key, next_attempt_at=utc(next_attempt_at), last_error=error)
+
+    def mark_failed(self, key: str, at: datetime, error: str) -> None:
+        utc(at)
+        self._settle(key, status=FAILED, last_error=error)
+
+    def _settle(self, key: str, **changes: Any) -> None:
+        action = self._outbox.get(key)
+        if action is None:
+            raise NotFound(f"no action {key!r} in the outbox")
+        if action.status == PENDING:
+            self._outbox[key] = replace(action, **changes)
+
+    def list_actions(
+        self,
+        case_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        by_due: bool = False,
+    ) -> list[StoredAction]:
+        found = [
+            action
+            for action in self._outbox.values()
+            if (case_id is None or action.case_id == case_id)
+            and (status is None or action.status == status)
+        ]
+        if by_due:
+            found.sort(key=lambda action: (action.next_attempt_at, action.key))
+        else:
+            found.sort(key=lambda action: (action.created_at, action.key))
+        return [_copy_action(action) for action in found[:limit]]
+
+    # --- audit -------------------------------------------------------------------------
+
+    def iter_audit(self, after_seq: int = 0) -> Iterator[ChainedEntry]:
+        yield from map(_copy_chained, self._audit[max(after_seq, 0) :])
+
+    def audit_for_case(self, case_id: str) -> list[ChainedEntry]:
+        return [_copy_chained(c) for c in self._audit if c.entry.case_id == case_id]
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""
+
+
+def _checked(cases: Sequence[Case]) -> dict[str, Case]:
+    """Copies of the cases by id, refused as the SQL store would refuse them."""
+    copies = [_copy(case) for case in cases]
+    for case in copies:
+        case_columns(case)
+    return {str(case["id"]): case for case in copies}
+
+
+def _new_action(item: OutboxItem) -> StoredAction:
+    columns = outbox_columns(item)
+    columns["params"] = orjson.loads(columns.pop("params"))
+    columns.pop("updated_at")
+    return StoredAction(**columns)
+
+
+def _copy_action(action: StoredAction) -> StoredAction:
+    return replace(action, params=_copy(action.params))
+
+
+def _copy_chained(chained: ChainedEntry) -> ChainedEntry:
+    entry = replace(chained.entry, detail=_copy(chained.entry.detail))
+    return replace(chained, entry=entry)

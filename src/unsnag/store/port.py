@@ -19,6 +19,8 @@ import orjson
 
 from unsnag.errors import StoreError
 from unsnag.events import Event, parse_instant
+from unsnag.resolve.audit import normalise
+from unsnag.resolve.model import AuditEntry, OutboxItem
 
 Case = dict[str, Any]
 """A case as ``Case.to_dict()`` gives it; the store keeps the whole dict."""
@@ -41,6 +43,36 @@ class StoredDeadLetter(DeadLetter):
 
     id: int
     replayed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAction:
+    """An outbox row as the store keeps it."""
+
+    key: str
+    case_id: str
+    kind: str
+    connector: str
+    params: dict[str, Any]
+    created_at: datetime
+    requested_by: str
+    status: str
+    """pending, delivered or failed."""
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    response: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEntry:
+    """An audit entry as chained by the store: ``hash`` covers the entry and ``prev``."""
+
+    seq: int
+    entry: AuditEntry
+    prev: str
+    hash: str
 
 
 class Closing:
@@ -72,6 +104,11 @@ class StorePort(Protocol):
         self, after_seq: int = 0, batch_size: int = 5000
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(seq, raw envelope)`` pairs after ``after_seq``, in log order."""
+        ...
+
+    def events_about(self, subjects: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
+        """Raw events whose ``subject`` is one of ``subjects`` (a case's keys), in event
+        time order (then log order), the first ``limit``: a case's cross-system timeline."""
         ...
 
     def event_count(self) -> int: ...
@@ -114,6 +151,59 @@ class StorePort(Protocol):
     def load_checkpoint(self, name: str) -> tuple[int, str, bytes] | None:
         """``(last_seq, policy_version, blob)`` of the named checkpoint, if saved."""
         ...
+
+    # --- resolution: decisions, outbox, audit (see docs/resolution.md) -----------------
+
+    def save_decisions(
+        self,
+        cases: Sequence[Case],
+        actions: Sequence[OutboxItem],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        """In ONE transaction: upsert the cases, add the outbox items (a key already in
+        the outbox is left as it is), and append the audit entries to the hash chain (an
+        entry id already chained is skipped). Decisions and their effects land together
+        or not at all."""
+        ...
+
+    def claim_actions(self, now: datetime, limit: int, lease_s: float) -> list[StoredAction]:
+        """Pending actions due at ``now`` (next_attempt_at <= now), oldest first, at most
+        ``limit``; each claimed one gets next_attempt_at = now + lease_s and attempts + 1
+        in the same transaction, so concurrent dispatchers never take the same row (on
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED``). A dispatcher that dies mid-send loses
+        nothing: the lease runs out and the action is due again."""
+        ...
+
+    def mark_delivered(self, key: str, at: datetime, response: str | None = None) -> None:
+        """Status ``delivered``. Like every ``mark_*``: a key not in the outbox is
+        :class:`~unsnag.errors.NotFound`, and a row already delivered or failed is left
+        as it is (a dispatcher whose lease ran out cannot undo another's verdict)."""
+        ...
+
+    def mark_retry(self, key: str, next_attempt_at: datetime, error: str) -> None:
+        """Leave the action pending, due again at ``next_attempt_at``, with its last error."""
+        ...
+
+    def mark_failed(self, key: str, at: datetime, error: str) -> None:
+        """Out of retries (or a permanent refusal): status ``failed``; a human takes over."""
+        ...
+
+    def list_actions(
+        self,
+        case_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        by_due: bool = False,
+    ) -> list[StoredAction]:
+        """Outbox rows by (created_at, key); with ``by_due``, by (next_attempt_at, key),
+        so ``list_actions(status="pending", limit=1, by_due=True)`` is the next one due."""
+        ...
+
+    def iter_audit(self, after_seq: int = 0) -> Iterator[ChainedEntry]:
+        """The audit chain in order."""
+        ...
+
+    def audit_for_case(self, case_id: str) -> list[ChainedEntry]: ...
 
     def close(self) -> None: ...
 
@@ -197,6 +287,38 @@ def case_columns(case: Mapping[str, Any]) -> dict[str, Any]:
 
 
 REQUIRED = ("id", "type", "status", "subject", "priority", "owner_team", "opened_at")
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+"""Outbox statuses: pending (due, leased or waiting to retry), then one final verdict."""
+
+
+def outbox_columns(item: OutboxItem) -> dict[str, Any]:
+    """A new outbox row for ``item``, checked the same way by every implementation:
+    pending, no attempts yet, due at once."""
+    created = utc(item.created_at)
+    return {
+        "key": item.key,
+        "case_id": item.case_id,
+        "kind": item.kind,
+        "connector": item.connector,
+        "params": dump(item.params),
+        "created_at": created,
+        "requested_by": item.requested_by,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": created,
+        "last_error": None,
+        "delivered_at": None,
+        "response": None,
+        "updated_at": created,
+    }
+
+
+def chainable(entry: AuditEntry) -> AuditEntry:
+    """The audit entry in the form the store hashes and hands back (UTC, JSON detail)."""
+    utc(entry.at)
+    dump(entry.detail)
+    return normalise(entry)
 
 
 def case_order(case: Mapping[str, Any]) -> tuple[float, datetime, str]:

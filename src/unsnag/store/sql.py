@@ -1,9 +1,16 @@
-"""The SQL store: the event log, dead letters, cases and checkpoints in SQLite or PostgreSQL.
+"""The SQL store: the event log, dead letters, cases, checkpoints, the outbox and the
+audit chain in SQLite or PostgreSQL.
 
 Every public method is one short transaction, and every SQLAlchemy or driver error
 leaves it as :class:`~unsnag.errors.StoreError`, so callers deal with one error tree.
 Appends are idempotent in the database itself (``ON CONFLICT DO NOTHING … RETURNING``),
 so two ingesters racing on the same file still store each event once.
+
+Concurrency of the resolution tables: a claim is one ``UPDATE … WHERE key IN (SELECT …
+FOR UPDATE SKIP LOCKED) RETURNING``, so two dispatchers never take the same row (on
+SQLite the single writer serialises them). Audit appends first lock the chain's head
+row (``INSERT … ON CONFLICT DO UPDATE``), so two writers never chain onto the same
+entry; on SQLite that first write also takes the database's write lock.
 """
 
 from __future__ import annotations
@@ -11,33 +18,43 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, delete, func, select
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from unsnag.errors import NotFound, StoreError
 from unsnag.events import Event
+from unsnag.resolve.audit import GENESIS, entry_hash
+from unsnag.resolve.model import AuditEntry, OutboxItem
 from unsnag.store import bulk
 from unsnag.store import tables as t
 from unsnag.store.connect import describe
 from unsnag.store.port import (
+    DELIVERED,
+    FAILED,
+    PENDING,
     Case,
+    ChainedEntry,
     Closing,
     DeadLetter,
+    StoredAction,
     StoredDeadLetter,
     case_columns,
     case_refs,
+    chainable,
     dump,
     first_occurrences,
+    outbox_columns,
     utc,
 )
 
 CHUNK = 500  # keys per IN (...) list: well under SQLite's bound-parameter limit
+AUDIT_CHAIN = "audit"  # the chain_heads row of the audit trail
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -112,6 +129,18 @@ class Store(Closing):
                 return
             last = rows[-1][0]
 
+    def events_about(self, subjects: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
+        if not subjects:
+            return []
+        query = (
+            select(t.events.c.raw)
+            .where(t.events.c.subject.in_(list(subjects)))
+            .order_by(t.events.c.time, t.events.c.seq)
+            .limit(limit)
+        )
+        with self._transaction("reading a case's events") as connection:
+            return [orjson.loads(raw) for (raw,) in connection.execute(query)]
+
     def event_count(self) -> int:
         return self._scalar(select(func.count()).select_from(t.events), "counting events")
 
@@ -154,21 +183,22 @@ class Store(Closing):
     # --- cases -------------------------------------------------------------------------
 
     def upsert_cases(self, cases: Sequence[Case]) -> None:
-        latest = {str(case.get("id")): case for case in cases}  # the last one wins
-        rows = [case_columns(case) | {"doc": dump(case)} for case in latest.values()]
-        refs = [
-            {"case_id": row["id"], "ref_name": name, "ref_value": value}
-            for row, case in zip(rows, latest.values(), strict=True)
-            for name, value in sorted(case_refs(case))
-        ]
+        rows, refs = _case_rows(cases)
         if not rows:
             return
         with self._transaction("storing cases") as connection:
-            connection.execute(self._upsert(t.cases, ["id"]), rows)
-            for ids in _chunks([row["id"] for row in rows]):
-                connection.execute(delete(t.case_refs).where(t.case_refs.c.case_id.in_(ids)))
-            if refs:
-                connection.execute(t.case_refs.insert(), refs)
+            self._write_cases(connection, rows, refs)
+
+    def _write_cases(
+        self, connection: Connection, rows: list[dict[str, Any]], refs: list[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        connection.execute(self._upsert(t.cases, ["id"]), rows)
+        for ids in _chunks([row["id"] for row in rows]):
+            connection.execute(delete(t.case_refs).where(t.case_refs.c.case_id.in_(ids)))
+        if refs:
+            connection.execute(t.case_refs.insert(), refs)
 
     def _upsert(self, table: Table, keys: list[str]) -> Any:
         statement = self._insert(table)
@@ -225,11 +255,219 @@ class Store(Closing):
             row = connection.execute(query).one_or_none()
         return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
 
+    # --- decisions: cases, outbox and audit in one transaction -------------------------
+
+    def save_decisions(
+        self,
+        cases: Sequence[Case],
+        actions: Sequence[OutboxItem],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        rows, refs = _case_rows(cases)  # everything is checked before anything is written
+        items = [outbox_columns(item) for item in actions]
+        entries = [chainable(entry) for entry in audit]
+        if not (rows or items or entries):
+            return
+        with self._transaction("saving decisions") as connection:
+            self._write_cases(connection, rows, refs)
+            if items:
+                new_only = self._insert(t.outbox).on_conflict_do_nothing(index_elements=["key"])
+                connection.execute(new_only, items)
+            if entries:
+                self._chain(connection, entries)
+
+    def _chain(self, connection: Connection, entries: list[AuditEntry]) -> None:
+        """Append the entries not chained yet after the chain's head, holding its lock."""
+        prev = self._lock_head(connection)
+        chained = self._chained_ids(connection, [entry.id for entry in entries])
+        rows = []
+        for entry in entries:
+            if entry.id in chained:
+                continue
+            chained.add(entry.id)
+            digest = entry_hash(prev, entry)
+            rows.append(_audit_row(entry, prev, digest))
+            prev = digest
+        if rows:
+            connection.execute(t.audit.insert(), rows)
+            head = t.chain_heads.c
+            connection.execute(
+                update(t.chain_heads).where(head.chain == AUDIT_CHAIN).values(hash=prev)
+            )
+
+    def _lock_head(self, connection: Connection) -> str:
+        """The chain's newest hash, its row locked until the transaction ends."""
+        insert = self._insert(t.chain_heads).values(chain=AUDIT_CHAIN, hash=GENESIS)
+        touch = insert.on_conflict_do_update(
+            index_elements=["chain"], set_={"chain": insert.excluded.chain}
+        ).returning(t.chain_heads.c.hash)
+        return str(connection.execute(touch).scalar_one())
+
+    def _chained_ids(self, connection: Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(ids))):
+            query = select(t.audit.c.id).where(t.audit.c.id.in_(chunk))
+            found.update(connection.execute(query).scalars())
+        return found
+
+    # --- outbox ------------------------------------------------------------------------
+
+    def claim_actions(self, now: datetime, limit: int, lease_s: float) -> list[StoredAction]:
+        now = utc(now)
+        c = t.outbox.c
+        due = and_(c.status == PENDING, c.next_attempt_at <= now)
+        picked = select(c.key).where(due).order_by(c.created_at, self._binary(c.key))
+        picked = picked.limit(max(limit, 0))
+        lease = {
+            "attempts": c.attempts + 1,
+            "next_attempt_at": now + timedelta(seconds=lease_s),
+            "updated_at": now,
+        }
+        with self._transaction("claiming actions") as connection:
+            if self._postgres:
+                # Lock first, then update what was locked. In one statement, PostgreSQL
+                # may re-run an ``IN (SELECT … LIMIT)`` subquery per row, and rows the
+                # statement itself just updated no longer count against the LIMIT.
+                locked = picked.with_for_update(skip_locked=True)
+                chosen: Any = list(connection.execute(locked).scalars())
+            else:
+                chosen = picked  # one statement: SQLite's single writer serialises it
+            # ``due`` again: a row another claim took meanwhile is never taken twice
+            claim = update(t.outbox).where(c.key.in_(chosen), due).values(lease)
+            rows = connection.execute(claim.returning(*t.outbox.c)).mappings().all()
+        claimed = [_action(row) for row in rows]
+        return sorted(claimed, key=lambda action: (action.created_at, action.key))
+
+    def mark_delivered(self, key: str, at: datetime, response: str | None = None) -> None:
+        at = utc(at)
+        values = {"status": DELIVERED, "delivered_at": at, "response": response, "updated_at": at}
+        self._settle(key, values, "marking an action delivered")
+
+    def mark_retry(self, key: str, next_attempt_at: datetime, error: str) -> None:
+        values = {
+            "next_attempt_at": utc(next_attempt_at),
+            "last_error": error,
+            "updated_at": datetime.now(UTC),
+        }
+        self._settle(key, values, "scheduling a retry")
+
+    def mark_failed(self, key: str, at: datetime, error: str) -> None:
+        at = utc(at)
+        values = {"status": FAILED, "last_error": error, "updated_at": at}
+        self._settle(key, values, "marking an action failed")
+
+    def _settle(self, key: str, values: dict[str, Any], action: str) -> None:
+        """Change a pending row; a final one is left alone, an unknown key is NotFound."""
+        c = t.outbox.c
+        change = update(t.outbox).where(c.key == key, c.status == PENDING).values(values)
+        with self._transaction(action) as connection:
+            if connection.execute(change).rowcount:
+                return
+            known = connection.execute(select(c.key).where(c.key == key)).first()
+        if known is None:
+            raise NotFound(f"no action {key!r} in the outbox")
+
+    def list_actions(
+        self,
+        case_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        by_due: bool = False,
+    ) -> list[StoredAction]:
+        c = t.outbox.c
+        query = select(t.outbox)
+        for column, value in ((c.case_id, case_id), (c.status, status)):
+            if value is not None:
+                query = query.where(column == value)
+        first = c.next_attempt_at if by_due else c.created_at
+        query = query.order_by(first, self._binary(c.key)).limit(limit)
+        with self._transaction("listing actions") as connection:
+            return [_action(row) for row in connection.execute(query).mappings()]
+
+    # --- audit -------------------------------------------------------------------------
+
+    def iter_audit(self, after_seq: int = 0, batch_size: int = 5000) -> Iterator[ChainedEntry]:
+        last, batch_size = after_seq, max(batch_size, 1)
+        while True:
+            query = (
+                select(t.audit)
+                .where(t.audit.c.seq > last)
+                .order_by(t.audit.c.seq)
+                .limit(batch_size)
+            )
+            with self._transaction("reading the audit trail") as connection:
+                rows = connection.execute(query).mappings().all()
+            yield from (_chained(row) for row in rows)
+            if len(rows) < batch_size:
+                return
+            last = rows[-1]["seq"]
+
+    def audit_for_case(self, case_id: str) -> list[ChainedEntry]:
+        a = t.audit.c
+        query = select(t.audit).where(a.case_id == case_id).order_by(a.seq)
+        with self._transaction("reading a case's audit trail") as connection:
+            return [_chained(row) for row in connection.execute(query).mappings()]
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
         """Release every pooled connection; the store is not usable afterwards."""
         self._engine.dispose()
+
+
+def _case_rows(cases: Sequence[Case]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Checked case rows (the last version of an id wins) and their ref rows."""
+    latest = {str(case.get("id")): case for case in cases}
+    rows = [case_columns(case) | {"doc": dump(case)} for case in latest.values()]
+    refs = [
+        {"case_id": row["id"], "ref_name": name, "ref_value": value}
+        for row, case in zip(rows, latest.values(), strict=True)
+        for name, value in sorted(case_refs(case))
+    ]
+    return rows, refs
+
+
+def _action(row: Any) -> StoredAction:
+    return StoredAction(
+        key=row["key"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        connector=row["connector"],
+        params=orjson.loads(row["params"]),
+        created_at=row["created_at"],
+        requested_by=row["requested_by"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        delivered_at=row["delivered_at"],
+        response=row["response"],
+    )
+
+
+def _audit_row(entry: AuditEntry, prev: str, digest: str) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "case_id": entry.case_id,
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "detail": dump(entry.detail),
+        "prev_hash": prev,
+        "hash": digest,
+    }
+
+
+def _chained(row: Any) -> ChainedEntry:
+    entry = AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        actor=row["actor"],
+        detail=orjson.loads(row["detail"]),
+    )
+    return ChainedEntry(seq=row["seq"], entry=entry, prev=row["prev_hash"], hash=row["hash"])
 
 
 def _event_row(event: Event, now: datetime) -> dict[str, Any]:

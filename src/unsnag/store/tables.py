@@ -132,3 +132,53 @@ checkpoints = Table(
     Column("saved_at", UtcDateTime, nullable=False),
     Column("blob", LargeBinary, nullable=False),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("key", String(), primary_key=True),
+    Column("case_id", String(), nullable=False),
+    Column("kind", String(), nullable=False),
+    Column("connector", String(), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(), nullable=False),
+    Column("status", String(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "case_id"),
+    Index(None, "status", "next_attempt_at"),
+)
+"""Outbound actions; ``key`` is the idempotency key. A claimed row stays ``pending`` with
+``next_attempt_at`` pushed to the end of its lease."""
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("id", String(), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("case_id", String(), nullable=False),
+    Column("kind", String(), nullable=False),
+    Column("actor", String(), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("id"),
+    Index(None, "case_id"),
+)
+"""The hash-chained audit trail, in chain order by ``seq``."""
+
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("chain", String(), primary_key=True),
+    Column("hash", String(64), nullable=False),
+)
+"""The newest hash of each chain (``audit``). Appenders lock this row, so two writers
+never chain onto the same entry; and since it is kept apart from the entries, deleting
+the newest entries shows up as a broken link once the next entry is appended."""

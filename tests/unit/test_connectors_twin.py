@@ -1,0 +1,143 @@
+"""The twin connector turns outbox actions into the twin's commands, key for key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from unsnag.connectors import build_connectors
+from unsnag.connectors.twin import COMMANDS, TwinSender
+from unsnag.errors import ConnectorError
+from unsnag.policy.resolution import Resolution, TwinConnector
+from unsnag.store.port import StoredAction
+from unsnag.twin import FAULT_KINDS, TwinConfig
+from unsnag.twin.actions import (
+    ApplyPayment,
+    CancelOrder,
+    CorrectPrice,
+    IssueCreditMemo,
+    Reallocate,
+    ReleaseHold,
+    Reroute,
+)
+from unsnag.twin.emitter import HOUR
+from unsnag.twin.flow import Order, Twin
+
+T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+SMALL = TwinConfig(customers=30, skus=120)
+
+
+def actionable_twin(**rates: float) -> Twin:
+    faults = SMALL.faults.model_copy(update={kind: 0.0 for kind in FAULT_KINDS} | rates)
+    twin = Twin(
+        SMALL.model_copy(update={"faults": faults}), 1, 60, 1, lambda _: None, actionable=True
+    )
+    twin.start()
+    return twin
+
+
+def held_order(twin: Twin) -> Order:
+    while len(twin.sim):
+        twin.sim.run(until=twin.sim.now_s + HOUR)
+        held = next((o for o in twin.by_order.values() if o.held is not None), None)
+        if held is not None:
+            return held
+    raise AssertionError("no order was ever held")
+
+
+def action(kind: str, key: str = "C-1.a1", **params: Any) -> StoredAction:
+    return StoredAction(
+        key=key,
+        case_id="C-1",
+        kind=kind,
+        connector="twin",
+        params=params,
+        created_at=T0,
+        requested_by="unsnag",
+        status="pending",
+        attempts=1,
+        next_attempt_at=T0,
+    )
+
+
+def test_release_hold_is_accepted_once_and_a_repeat_of_its_key_is_repeated() -> None:
+    twin = actionable_twin(credit_hold=1.0)
+    order = held_order(twin)
+    sender = TwinSender(twin)
+    first = sender.send(action("release_hold", order_id=order.id))
+    assert first.status == "delivered" and (first.detail or "").startswith("accepted, effective")
+    assert twin.action_results["C-1.a1"].accepted and order.held is None
+    again = sender.send(action("release_hold", order_id=order.id))
+    assert again.status == "delivered" and (again.detail or "").startswith("repeated")
+    assert list(twin.action_results) == ["C-1.a1"]
+
+
+def test_a_refusal_fails_with_the_twins_reason() -> None:
+    twin = actionable_twin()
+    outcome = TwinSender(twin).send(action("release_hold", order_id="SO-404"))
+    assert (outcome.status, outcome.detail) == (
+        "fail",
+        "the twin refused release_hold: unknown order SO-404",
+    )
+
+
+def test_a_kind_the_twin_lacks_fails_at_once() -> None:
+    outcome = TwinSender(actionable_twin()).send(action("substitute", order_id="SO-1"))
+    assert (outcome.status, outcome.detail) == ("fail", "the twin has no substitute")
+
+
+def test_a_missing_param_fails_at_once() -> None:
+    outcome = TwinSender(actionable_twin()).send(action("reallocate", order_id="SO-1"))
+    assert (outcome.status, outcome.detail) == ("fail", "reallocate needs a valid line_id")
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "command"),
+    [
+        ("release_hold", {"order_id": "SO-1"}, ReleaseHold(key="k", order_id="SO-1")),
+        (
+            "reallocate",
+            {"order_id": "SO-1", "line_id": "2", "to_node": "dc-west"},
+            Reallocate(key="k", order_id="SO-1", line_id="2", to_node="dc-west"),
+        ),
+        (
+            "reroute",
+            {"order_id": "SO-1", "carrier": "ups"},
+            Reroute(key="k", order_id="SO-1", carrier="ups"),
+        ),
+        ("cancel_order", {"order_id": "SO-2"}, CancelOrder(key="k", order_id="SO-2")),
+        (
+            "correct_price",
+            {"order_id": "SO-1", "line_id": "1", "unit_price": "12.50"},
+            CorrectPrice(key="k", order_id="SO-1", line_id="1", unit_price=12.5),
+        ),
+        (
+            "issue_credit_memo",
+            {"invoice_id": "INV-1", "amount": 5, "reason": "damaged"},
+            IssueCreditMemo(key="k", invoice_id="INV-1", amount=5.0, reason="damaged"),
+        ),
+        (
+            "write_off",
+            {"invoice_id": "INV-1", "amount": 0.4},
+            IssueCreditMemo(key="k", invoice_id="INV-1", amount=0.4, reason="write-off"),
+        ),
+        (
+            "apply_payment",
+            {"remittance_id": "RM-1", "invoice_id": "INV-1", "amount": 10},
+            ApplyPayment(key="k", remittance_id="RM-1", invoice_id="INV-1", amount=10.0),
+        ),
+    ],
+)
+def test_each_kind_becomes_its_command_with_the_outbox_key(
+    kind: str, params: dict[str, Any], command: object
+) -> None:
+    assert COMMANDS[kind]("k", params) == command
+
+
+def test_the_registry_needs_a_twin_for_a_twin_connector() -> None:
+    resolution = Resolution(connectors={"twin": TwinConnector(kind="twin")})
+    with pytest.raises(ConnectorError, match="twin"):
+        build_connectors(resolution)
+    assert isinstance(build_connectors(resolution, actionable_twin())["twin"], TwinSender)
