@@ -429,5 +429,39 @@ def twin_run(
     )
 
 
+bench_app = typer.Typer(help="Benchmarks on seeded synthetic instances.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("allocate")
+def bench_allocate(
+    lines: Annotated[int, typer.Option("--lines", min=0, help="Contested order lines.")] = 1000,
+    dcs: Annotated[int, typer.Option("--dcs", min=1, help="Distribution centres.")] = 10,
+    skus: Annotated[int, typer.Option("--skus", min=1, help="SKUs in the catalogue.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same instance.")] = 1,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.01, help="Optimizer time limit, seconds.")
+    ] = 20.0,
+) -> None:
+    """Solve one synthetic allocation instance with the optimizer and both greedy
+    baselines; print one JSON object (values on one yardstick, gap, seconds)."""
+    import orjson
+
+    from unsnag.allocate import synthetic_problem
+    from unsnag.allocate.compare import compare
+
+    with friendly_errors():
+        report = compare(synthetic_problem(lines, dcs, skus, seed), time_limit=time_limit)
+    sys.stdout.write(orjson.dumps(report).decode() + "\n")
+
+
+# Case work, the audit trail and the outbox live in their own module (kept small).
+from unsnag.cli_cases import audit_app, case_app, outbox_app  # noqa: E402
+
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -242,7 +242,7 @@ class Resolver:
         elif isinstance(step, ApproveStep):
             return self._approve_step(case, step, at)
         elif isinstance(step, ActStep):
-            self._act_chosen(case, at)
+            return self._act_chosen(case, at)
         elif isinstance(step, WaitStep):
             self._wait(case, step, at)
             return False
@@ -339,12 +339,19 @@ class Resolver:
         )
         return approval
 
-    def _act_chosen(self, case: Case, at: datetime) -> None:
+    def _act_chosen(self, case: Case, at: datetime) -> bool:
+        """Send the chosen option. A message as the best option means no system can fix
+        this by itself: the message goes out and a person takes the case at once."""
         work = case.work
         assert work is not None
         index = work.chosen if work.chosen is not None else 0
+        option = work.options[index]
         automatic = (work.approved_by or "").startswith("automation:")
-        self.emit_action(case, work.options[index], at, "unsnag", work.approved_by, automatic)
+        self.emit_action(case, option, at, "unsnag", work.approved_by, automatic)
+        if option.action == "notify":
+            self.to_human(case, at, f"a person must decide: {option.summary}")
+            return False
+        return True
 
     def emit_action(
         self,
@@ -508,8 +515,9 @@ class Resolver:
             return
         approval.status = "expired"
         self.record(case, at, "approval_expired", "unsnag", approval=approval.id)
-        if not self.res.escalation.on_approval_expiry:
-            self.to_human(case, at, f"approval {approval.id} expired")
+        top = work.escalation >= len(self.res.escalation.ladder) - 1
+        if not self.res.escalation.on_approval_expiry or top:
+            self.to_human(case, at, f"approval {approval.id} expired with no decision")
             return
         self.escalate(case, at, f"approval {approval.id} expired")
         self.request_approval(

@@ -140,7 +140,7 @@ def test_whoever_asks_for_a_threshold_action_cannot_approve_it():
 
 
 def test_an_expired_approval_climbs_the_ladder_and_the_escalated_role_may_decide():
-    engine = run(held_order(value_qty=3000), until=at(days=3))
+    engine = run(held_order(value_qty=3000), until=at(hours=10))  # 4 business hours, once
     case = only(engine, "credit.hold")
     statuses = [a.status for a in case.work.approvals]
     assert statuses[0] == "expired" and statuses[-1] == "pending"
@@ -148,9 +148,19 @@ def test_an_expired_approval_climbs_the_ladder_and_the_escalated_role_may_decide
     assert latest.escalated_to == case.work.escalation_role != "agent"
     kinds = [e.kind for e in engine.take_effects()[1] if e.case_id == case.id]
     assert "approval_expired" in kinds and "escalated" in kinds
-    command(engine, "case.approved", case.id, "olga", "director", at(days=3),
+    command(engine, "case.approved", case.id, "olga", "director", at(hours=10),
             approval_id=latest.id)  # fmt: skip
     assert any(a.kind == "release_hold" for a in case.work.actions)
+
+
+def test_an_approval_left_at_the_top_of_the_ladder_goes_to_a_person():
+    engine = run(held_order(value_qty=3000), until=at(days=5))
+    case = only(engine, "credit.hold")
+    ladder = engine.policy.resolution.escalation.ladder
+    statuses = [a.status for a in case.work.approvals]  # SLA thresholds climb the ladder too
+    assert 2 <= len(statuses) <= len(ladder) and set(statuses) == {"expired"}
+    assert case.work.state == "human" and case.work.escalation_role == ladder[-1]
+    assert "expired with no decision" in case.work.human_task
 
 
 def test_a_failed_action_becomes_a_human_task_with_the_error():
