@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from unsnag.cases.desk import Case, CaseDesk
 
 RULE = "resolve"
+OUTSIDE_PARTIES = frozenset({"customer", "supplier", "carrier"})
 SUBJECT_FIELDS = ("order_id", "endpoint", "remittance_id", "invoice_id", "po_id", "rma_id")
 
 
@@ -340,15 +341,17 @@ class Resolver:
         return approval
 
     def _act_chosen(self, case: Case, at: datetime) -> bool:
-        """Send the chosen option. A message as the best option means no system can fix
-        this by itself: the message goes out and a person takes the case at once."""
+        """Send the chosen option. A message to a team as the best option means no
+        system can fix this by itself: it goes out and a person takes the case at once
+        (a message to the customer, a supplier or a carrier is the fix: keep waiting)."""
         work = case.work
         assert work is not None
         index = work.chosen if work.chosen is not None else 0
         option = work.options[index]
         automatic = (work.approved_by or "").startswith("automation:")
         self.emit_action(case, option, at, "unsnag", work.approved_by, automatic)
-        if option.action == "notify":
+        outside = option.params.get("to") in OUTSIDE_PARTIES
+        if option.action == "notify" and not outside:
             self.to_human(case, at, f"a person must decide: {option.summary}")
             return False
         return True

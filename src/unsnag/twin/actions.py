@@ -12,7 +12,7 @@ accepted returns the first result (``repeated=True``) and changes nothing.
 | action | responds | confirming events |
 |---|---|---|
 | ``ReleaseHold`` | erp | ``credit.hold_released`` (finance), ``order.released``; flow goes on |
-| ``Reallocate`` | erp | ``allocation.reserved`` at the new node; the old reservation ends |
+| ``Reallocate`` | erp | ``allocation.reserved`` at the new node; the old reservation ends. For a short-picked line: the short quantity reserved and picked (``pick.confirmed``) there |
 | ``Reroute`` | tms | ``shipment.created`` (tms), ``shipment.dispatched`` (the new carrier) |
 | ``CancelOrder`` | erp | ``order.cancelled`` (duplicates only) |
 | ``CorrectPrice`` | erp | ``order.updated`` with the corrected lines (the invoice uses them) |
@@ -184,6 +184,8 @@ def _reallocate(twin: Twin, a: Reallocate) -> int:
     o = _order(twin, a.order_id)
     i = _line(o, a.line_id)
     line = o.lines[i]
+    if o.shipped and i < len(o.shipped) and o.shipped[i] < line["qty"] and not o.delivered:
+        return _fill_short(twin, a, o, i)
     if o.shipment_id:
         raise Refused(f"line {a.line_id} of {o.id} already shipped")
     if o.shipped:
@@ -219,6 +221,28 @@ def _reallocate(twin: Twin, a: Reallocate) -> int:
     data = {"order_id": o.id, "line_id": a.line_id, "node_id": a.to_node, "qty": qty, "sku": sku}
     when = _after(twin, "erp")
     twin.sim.at(when, _reserved, twin, o, data, target, go_on)
+    return when
+
+
+def _fill_short(twin: Twin, a: Reallocate, o: Order, i: int) -> int:
+    """A short-picked line: the missing quantity is reserved and picked at ``to_node``
+    (it travels as a separate parcel the twin does not model further)."""
+    if a.to_node not in twin.dc_region:
+        raise Refused(f"unknown node {a.to_node}")
+    line = o.lines[i]
+    short, key = line["qty"] - o.shipped[i], (a.to_node, line["sku"])
+    if twin.on_hand[key] - twin.allocated[key] < short:
+        raise Refused(f"not enough stock at {a.to_node} for the {short} short")
+    twin.on_hand[key] -= short
+    o.shipped[i] += short
+    keys = {"order_id": o.id, "line_id": line["line_id"], "node_id": a.to_node,
+            "sku": line["sku"]}  # fmt: skip
+    when = _after(twin, "erp")
+    twin.sim.at(when, twin.emit, "allocation.reserved", "erp", o.id, {**keys, "qty": short})
+    picked = _after(twin, "wms") + HOUR
+    twin.sim.at(max(picked, when + 1), twin.emit, "pick.confirmed", f"wms/{a.to_node}", o.id,
+                {**keys, "qty_picked": short})  # fmt: skip
+    twin.sim.at(when, twin._reorder, key)
     return when
 
 
