@@ -12,7 +12,8 @@ accepted returns the first result (``repeated=True``) and changes nothing.
 | action | responds | confirming events |
 |---|---|---|
 | ``ReleaseHold`` | erp | ``credit.hold_released`` (finance), ``order.released``; flow goes on |
-| ``Reallocate`` | erp | ``allocation.reserved`` at the new node; the old reservation ends. For a short-picked line: the short quantity reserved and picked (``pick.confirmed``) there |
+| ``Reallocate`` | erp | ``allocation.reserved`` at the new node (the old one ends); a |
+| | | short-picked line: the short quantity reserved and picked there |
 | ``Reroute`` | tms | ``shipment.created`` (tms), ``shipment.dispatched`` (the new carrier) |
 | ``CancelOrder`` | erp | ``order.cancelled`` (duplicates only) |
 | ``CorrectPrice`` | erp | ``order.updated`` with the corrected lines (the invoice uses them) |
