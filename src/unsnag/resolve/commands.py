@@ -63,8 +63,12 @@ def requested_option(case: Case, data: Any) -> Option:
         options: list[Option] = case.work.options
         if not 0 <= index < len(options):
             raise Conflict(f"case {case.id} has no recommendation {index}")
+        if options[index].action == "recheck":
+            raise Conflict(
+                f"recommendation {index} is to wait and look again: nothing to carry out"
+            )
         return options[index]
-    if action not in ACTIONS:
+    if action not in ACTIONS or action == "recheck":
         raise Conflict(f"unknown action {action!r}; known: {', '.join(sorted(ACTIONS))}")
     params = dict(_field(data, "params") or {})
     missing = [name for name in ACTIONS[action].params if name not in params]

@@ -104,6 +104,12 @@ ACTIONS: dict[str, ActionKind] = {
         ),
         ActionKind("fix_master_data", "erp", ("order_id",), "Correct address or tax data."),
         ActionKind("notify", "notify", ("to", "subject"), "Tell a person or team."),
+        ActionKind(
+            "recheck",
+            "unsnag",
+            ("hours",),
+            "Look again later: what the fix needs is not there yet (never dispatched).",
+        ),
     )
 }
 

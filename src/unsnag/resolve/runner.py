@@ -36,6 +36,7 @@ from unsnag.resolve.options import compute
 from unsnag.resolve.sla import SlaClock
 from unsnag.resolve.work import (
     AWAITING_APPROVAL,
+    DEFERRED,
     DONE,
     HUMAN,
     MONITORING,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from unsnag.cases.desk import Case, CaseDesk
 
 RULE = "resolve"
+MAX_RECHECKS = 6
 OUTSIDE_PARTIES = frozenset({"customer", "supplier", "carrier"})
 SUBJECT_FIELDS = ("order_id", "endpoint", "remittance_id", "invoice_id", "po_id", "rma_id")
 
@@ -187,6 +189,8 @@ class Resolver:
             self._wait_due(case, index, timer.at, state)
         elif kind == "sla":
             self._sla_due(case, index, timer.at)
+        elif kind == "recheck" and case.work.state == DEFERRED and case.work.step == index:
+            self.run(case, state, timer.at)
 
     # --- the playbook -----------------------------------------------------------------
 
@@ -267,10 +271,31 @@ class Resolver:
         assert work is not None
         work.options = compute(step.using, case, state, self.policy, step.top)
         self.record(case, at, "recommended", "unsnag", options=[o.to_dict() for o in work.options])
+        if work.options and work.options[0].action == "recheck":
+            return self._recheck(case, at)
         if not work.options:
             self.to_human(case, at, "no option found: a person must decide")
             return False
         return True
+
+    def _recheck(self, case: Case, at: datetime) -> bool:
+        """The best option is to look again later; after :data:`MAX_RECHECKS` the other
+        options are taken as they are."""
+        work = case.work
+        assert work is not None
+        option = work.options[0]
+        if work.rechecks >= MAX_RECHECKS:
+            work.options = [o for o in work.options if o.action != "recheck"]
+            if not work.options:
+                self.to_human(case, at, "no option found: a person must decide")
+                return False
+            return True
+        work.rechecks += 1
+        work.state = DEFERRED
+        when = self.calendar(work).add(at, float(option.params.get("hours", 4)))
+        self.record(case, at, "deferred", "unsnag", reason=option.summary, until=_iso(when))
+        self._timer(when, case, "recheck", work.step)
+        return False
 
     def _approve_step(self, case: Case, step: ApproveStep, at: datetime) -> bool:
         work = case.work

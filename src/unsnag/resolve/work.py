@@ -18,6 +18,7 @@ from unsnag.resolve.sla import SlaClock
 RUNNING = "running"
 AWAITING_APPROVAL = "awaiting_approval"
 WAITING = "waiting"  # for the confirming event (or the case to clear)
+DEFERRED = "deferred"  # the best option was to look again later (``recheck``)
 HUMAN = "human"  # a person must take over: no option, rejected, failed, timed out
 MONITORING = "monitoring"  # playbook done; the detectors decide when it is over
 DONE = "done"
@@ -117,6 +118,7 @@ class Work:
     wait_events: tuple[str, ...] = ()
     audit_n: int = 0
     retries: int = 0
+    rechecks: int = 0
     last_priority: float | None = None
     first_touch_at: datetime | None = None
     chosen: int | None = None

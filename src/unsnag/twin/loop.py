@@ -49,7 +49,7 @@ TWIN_KINDS = frozenset(
 )  # fmt: skip
 
 
-MESSAGES = frozenset({"notify", "request_info"})
+MESSAGES = frozenset({"notify", "request_info", "recheck"})
 
 
 def _canonical(params: dict[str, Any]) -> bytes:

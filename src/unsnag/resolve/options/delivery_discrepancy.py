@@ -13,7 +13,9 @@ its root cause (``damaged``, ``short``, ``wrong_item``, joined with ``+``).
   when the case names one line and the DC holds it: 0.75 when the ERP and the WMS both
   show enough, 0.5 on one view, 0.3 when they disagree; 0.7 at most for ``wrong_item``.
   Effect: the value at risk protected, :data:`RESHIP_FREIGHT_PCT` of it in freight.
-- Not invoiced yet: ``notify`` billing to invoice only what arrived in good order (0.5).
+- Not invoiced yet: ``recheck`` in :data:`RECHECK_HOURS` business hours (0.82 — above a
+  reship, because a credit on the coming invoice is the usual fix), and ``notify``
+  billing to invoice only what arrived in good order (0.5).
 - ``notify`` customer service (0.3), always last.
 """
 
@@ -38,6 +40,8 @@ from unsnag.resolve.options._stock import stock_at
 from unsnag.state.model import Invoice, Order, Shipment, State
 
 RESHIP_FREIGHT_PCT = 0.05
+RECHECK_HOURS = 4.0
+RECHECK_CONFIDENCE = 0.82
 CREDIT_CONFIDENCE = {"short": 0.85, "damaged": 0.8, "wrong_item": 0.6}
 RESHIP_CONFIDENCE = {"both": 0.75, "one": 0.5, "disagree": 0.3}
 
@@ -67,9 +71,22 @@ def options(case: Case, state: State, policy: Policy) -> list[Option]:
         subject = f"{order.order_id}: invoice only what arrived in good order ({money(value)} off)"
         found.append(tell("billing", subject, (), confidence=0.5))
         facts.append(f"{order.order_id} is not invoiced yet")
+        found.append(_recheck(order))
     found.extend(_reship(case, state, order, shipment, kinds, value))
     found.append(tell(case.owner_team, f"{order.order_id}: {case.summary}", ()))
     return rank(grounded(found, facts))
+
+
+def _recheck(order: Order) -> Option:
+    """Not invoiced yet: a credit memo needs the invoice, which usually follows the
+    delivery within hours, so look again before reshipping anything."""
+    return Option(
+        action="recheck",
+        params={"hours": RECHECK_HOURS, "waiting_for": "invoice.issued"},
+        summary=f"{order.order_id} is not invoiced yet: credit once it is "
+        f"(look again in {RECHECK_HOURS:g} business hours)",
+        confidence=RECHECK_CONFIDENCE,
+    )
 
 
 def _credit(invoice: Invoice, kinds: list[str], value: float) -> Option:
