@@ -20,6 +20,7 @@ from unsnag.resolve.options import (
     asn,
     cash_unapplied,
     conflict,
+    conflict_milp,
     credit_hold,
     delivery_discrepancy,
     duplicate,
@@ -42,7 +43,8 @@ __all__ = ["COMPUTERS", "DEFAULT_COMPUTER", "OptionComputer", "compute", "valid"
 
 COMPUTERS: dict[str, OptionComputer] = {
     "shortage": shortage.options,
-    "conflict": conflict.options,
+    "conflict": conflict_milp.options,
+    "conflict_greedy": conflict.options,
     "inventory_mismatch": inventory_mismatch.options,
     "pick_short": pick_short.options,
     "pricing": pricing.options,

@@ -23,7 +23,7 @@ plugged in with ``make_options(its_planner)`` without touching the rest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from unsnag.cases.desk import Case
@@ -72,6 +72,8 @@ class Assignment:
     """Units served from the contested node's free stock."""
     to_node: NodeStock | None = None
     """The DC the line moves to instead, if any."""
+    why: tuple[str, ...] = ()
+    """The planner's reasons for this line (the optimizer explains each line)."""
 
 
 Planner = Callable[[list[Contender], float, list[NodeStock]], list[Assignment]]
@@ -179,12 +181,13 @@ def _options(
         if a.to_node is not None:
             option = move(state, need, a.to_node)
             if option is not None:
-                found.append(option)
+                found.append(replace(option, facts=(*option.facts, *a.why)))
                 continue
         if a.served_here >= c.need - EPS:
             continue  # keeps its stock here: nothing to do
         if a.served_here > EPS:
-            found.extend(partial_ship(need, a.served_here, f"{num(here)} free at {node}"))
+            shipped = partial_ship(need, a.served_here, f"{num(here)} free at {node}")
+            found.extend(replace(o, facts=(*o.facts, *a.why)) for o in shipped)
         else:
             waiting.append(c.order.order_id)
     if waiting or not found:
