@@ -61,19 +61,6 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def event_subjects(event: Event) -> set[str]:
-    """The business keys an event is about, to match it to waiting cases (read from the
-    raw envelope: plain dict lookups, on the hot path of every confirming event type)."""
-    found = {event.subject} if event.subject else set()
-    data = event.raw.get("data")
-    if isinstance(data, dict):
-        for name in SUBJECT_FIELDS:
-            value = data.get(name)
-            if value is not None:
-                found.add(str(value))
-    return found
-
-
 class Resolver:
     """Runs playbooks; one per engine. ``schedule`` hands timers to the engine."""
 
@@ -145,9 +132,12 @@ class Resolver:
         """A confirming event: recorded, and the outside party has answered (the SLA
         clock runs again). The case itself closes when its detectors clear it."""
         waiting = self.waiting
-        for subject in event_subjects(event):
-            if subject not in waiting:
-                continue
+        data = event.raw.get("data")
+        keys = [event.subject]
+        if isinstance(data, dict):
+            keys.extend(data.get(name) for name in SUBJECT_FIELDS)
+        hits = sorted({str(k) for k in keys if k is not None and str(k) in waiting})
+        for subject in hits:
             for case_id in sorted(waiting.get(subject, ())):
                 case = self.desk.cases[case_id]
                 work = case.work
