@@ -51,6 +51,16 @@ def order_of(case: Case, state: State) -> Order | None:
     return state.orders.get(order_id)
 
 
+def order_line(case: Case, state: State) -> tuple[Order, Line] | list[Option]:
+    """The case's order and line, or the ``unknown`` options saying which is missing."""
+    order = order_of(case, state)
+    line = line_of(case, order)
+    if order is None or line is None:
+        what = "order" if order is None else "order line"
+        return unknown(case, what, ref(case, "order_id") or case.subject, "order.created")
+    return order, line
+
+
 def line_of(case: Case, order: Order | None) -> Line | None:
     if order is None:
         return None

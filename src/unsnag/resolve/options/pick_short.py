@@ -20,14 +20,12 @@ from unsnag.resolve.model import Effect, Option
 from unsnag.resolve.options._common import (
     as_of,
     grounded,
-    line_of,
     money,
     num,
-    order_of,
+    order_line,
     rank,
     ref,
     tell,
-    unknown,
 )
 from unsnag.resolve.options._stock import (
     Need,
@@ -52,11 +50,10 @@ def short_of(case: Case, line: Line) -> float:
 
 
 def options(case: Case, state: State, policy: Policy) -> list[Option]:
-    order = order_of(case, state)
-    line = line_of(case, order)
-    if order is None or line is None:
-        what = "order" if order is None else "order line"
-        return unknown(case, what, ref(case, "order_id") or case.subject, "order.created")
+    found = order_line(case, state)
+    if isinstance(found, list):
+        return found
+    order, line = found
     now = as_of(case)
     node = ref(case, "node_id") or line.node_id
     short = short_of(case, line)

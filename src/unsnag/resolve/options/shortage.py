@@ -29,15 +29,13 @@ from unsnag.resolve.options._common import (
     as_of,
     day,
     grounded,
-    line_of,
     money,
     num,
     open_qty,
-    order_of,
+    order_line,
     rank,
     ref,
     tell,
-    unknown,
 )
 from unsnag.resolve.options._stock import (
     Need,
@@ -62,11 +60,10 @@ def short_qty(case: Case, line: Line) -> float:
 
 
 def options(case: Case, state: State, policy: Policy) -> list[Option]:
-    order = order_of(case, state)
-    line = line_of(case, order)
-    if order is None or line is None:
-        what = "order" if order is None else "order line"
-        return unknown(case, what, ref(case, "order_id") or case.subject, "order.created")
+    found = order_line(case, state)
+    if isinstance(found, list):
+        return found
+    order, line = found
     now = as_of(case)
     node = ref(case, "node_id") or line.node_id
     short = short_qty(case, line)
