@@ -251,6 +251,8 @@ def demo_view(tick: Any) -> Any:
         f"[bold]simulated {tick.sim_date:%a %Y-%m-%d}[/]  day {tick.day}"
         f"  ·  {report.accepted:,} events in  ·  {report.duplicates:,} duplicates ignored"
         f"  ·  [bold red]{opened:,} open[/]  ·  [green]{tick.resolved:,} resolved[/]"
+        f" ([green]{tick.touchless:,} touchless[/])  ·  {tick.actions_delivered:,} actions"
+        f" carried out  ·  [yellow]{tick.awaiting_people:,} waiting for a person[/]"
     )
     by_type = Table(header_style="bold", title="Open by type", title_justify="left")
     for name in ("type", "open", "type ", "open "):
@@ -461,6 +463,20 @@ from unsnag.cli_cases import audit_app, case_app, outbox_app  # noqa: E402
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
+
+# Process intelligence (issue 5/6): each sub-app is wired on its own line below.
+from unsnag.cli_ocel import export_app, import_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+from unsnag.cli_intel import intel_app  # noqa: E402
+
+app.add_typer(intel_app, name="intel")
+from unsnag.cli_intel_more import backtest, register, shadow_app  # noqa: E402
+
+register(intel_app)
+app.command("backtest")(backtest)
+app.add_typer(shadow_app, name="shadow")
 
 
 if __name__ == "__main__":  # pragma: no cover
