@@ -15,15 +15,21 @@ from unsnag.store.port import StoredAction
 from unsnag.twin import FAULT_KINDS, TwinConfig
 from unsnag.twin.actions import (
     ApplyPayment,
+    AuthoriseReturn,
     CancelOrder,
     CorrectPrice,
     IssueCreditMemo,
+    IssueInvoice,
+    PartialShip,
     Reallocate,
     ReleaseHold,
     Reroute,
+    RetryInterface,
+    SendDunning,
 )
 from unsnag.twin.emitter import HOUR
 from unsnag.twin.flow import Order, Twin
+from unsnag.twin.loop import TWIN_KINDS
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 SMALL = TwinConfig(customers=30, skus=120)
@@ -94,6 +100,43 @@ def test_a_missing_param_fails_at_once() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "params", "missing"),
+    [
+        ("issue_invoice", {"invoice_id": "INV-1"}, "order_id"),
+        ("send_dunning", {"invoice_id": ""}, "invoice_id"),
+        ("authorise_return", {"order_id": "SO-1"}, "rma_id"),
+        ("partial_ship", {"order_id": "SO-1", "line_id": "1"}, "qty"),
+        ("partial_ship", {"order_id": "SO-1", "line_id": "1", "qty": "some"}, "qty"),
+        ("partial_ship", {"order_id": "SO-1", "line_id": "1", "qty": True}, "qty"),
+        ("retry_interface", {"payload_refs": ["batch-1"]}, "endpoint"),
+    ],
+)
+def test_the_new_kinds_fail_at_once_without_their_params(
+    kind: str, params: dict[str, Any], missing: str
+) -> None:
+    outcome = TwinSender(actionable_twin()).send(action(kind, **params))
+    assert (outcome.status, outcome.detail) == ("fail", f"{kind} needs a valid {missing}")
+
+
+def test_every_kind_the_loop_sends_to_the_twin_has_a_command() -> None:
+    assert set(COMMANDS) >= TWIN_KINDS
+    assert {"issue_invoice", "send_dunning", "authorise_return", "partial_ship",
+            "retry_interface"} <= TWIN_KINDS  # fmt: skip
+
+
+def test_a_dunning_on_an_invoice_not_overdue_fails_with_the_reason() -> None:
+    twin = actionable_twin(late_payment=1.0)
+    while not twin.by_invoice:
+        twin.sim.run(until=twin.sim.now_s + HOUR)
+    invoice_id = next(iter(twin.by_invoice))
+    outcome = TwinSender(twin).send(action("send_dunning", invoice_id=invoice_id))
+    assert outcome.status == "fail"
+    assert (outcome.detail or "").startswith(
+        f"the twin refused send_dunning: invoice {invoice_id} is not overdue"
+    )
+
+
+@pytest.mark.parametrize(
     ("kind", "params", "command"),
     [
         ("release_hold", {"order_id": "SO-1"}, ReleaseHold(key="k", order_id="SO-1")),
@@ -127,6 +170,28 @@ def test_a_missing_param_fails_at_once() -> None:
             "apply_payment",
             {"remittance_id": "RM-1", "invoice_id": "INV-1", "amount": 10},
             ApplyPayment(key="k", remittance_id="RM-1", invoice_id="INV-1", amount=10.0),
+        ),
+        ("issue_invoice", {"order_id": "SO-1"}, IssueInvoice(key="k", order_id="SO-1")),
+        ("send_dunning", {"invoice_id": "INV-1"}, SendDunning(key="k", invoice_id="INV-1")),
+        (
+            "authorise_return",
+            {"rma_id": "RMA-1", "order_id": "SO-1"},
+            AuthoriseReturn(key="k", rma_id="RMA-1"),
+        ),
+        (
+            "partial_ship",
+            {"order_id": "SO-1", "line_id": "2", "qty": 4.0},
+            PartialShip(key="k", order_id="SO-1", line_id="2", qty=4.0),
+        ),
+        (
+            "partial_ship",
+            {"order_id": "SO-1", "line_id": "2", "qty": "3"},
+            PartialShip(key="k", order_id="SO-1", line_id="2", qty=3.0),
+        ),
+        (
+            "retry_interface",
+            {"endpoint": "erp/orders-api", "payload_refs": ["batch-00000001"]},
+            RetryInterface(key="k", endpoint="erp/orders-api"),
         ),
     ],
 )

@@ -18,12 +18,17 @@ from unsnag.store.port import StoredAction
 from unsnag.twin.actions import (
     Action,
     ApplyPayment,
+    AuthoriseReturn,
     CancelOrder,
     CorrectPrice,
     IssueCreditMemo,
+    IssueInvoice,
+    PartialShip,
     Reallocate,
     ReleaseHold,
     Reroute,
+    RetryInterface,
+    SendDunning,
 )
 from unsnag.twin.flow import Twin
 
@@ -39,7 +44,8 @@ def _text(params: Mapping[str, Any], name: str, default: str | None = None) -> s
     return str(value)
 
 
-def _money(params: Mapping[str, Any], name: str) -> float:
+def _number(params: Mapping[str, Any], name: str) -> float:
+    """A number (or its text); missing, boolean or not numeric is :class:`MissingParam`."""
     value = params.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise MissingParam(name)
@@ -47,6 +53,9 @@ def _money(params: Mapping[str, Any], name: str) -> float:
         return float(value)
     except ValueError:
         raise MissingParam(name) from None
+
+
+_money = _number
 
 
 def _credit(reason: str) -> Callable[[str, Mapping[str, Any]], Action]:
@@ -90,6 +99,16 @@ COMMANDS: dict[str, Callable[[str, Mapping[str, Any]], Action]] = {
         invoice_id=_text(p, "invoice_id"),
         amount=_money(p, "amount"),
     ),
+    "issue_invoice": lambda key, p: IssueInvoice(key=key, order_id=_text(p, "order_id")),
+    "send_dunning": lambda key, p: SendDunning(key=key, invoice_id=_text(p, "invoice_id")),
+    "authorise_return": lambda key, p: AuthoriseReturn(key=key, rma_id=_text(p, "rma_id")),
+    "partial_ship": lambda key, p: PartialShip(
+        key=key,
+        order_id=_text(p, "order_id"),
+        line_id=_text(p, "line_id"),
+        qty=_number(p, "qty"),
+    ),
+    "retry_interface": lambda key, p: RetryInterface(key=key, endpoint=_text(p, "endpoint")),
 }
 """Action kind -> the twin command it becomes (outbox key, params)."""
 

@@ -19,6 +19,15 @@ accepted returns the first result (``repeated=True``) and changes nothing.
 | ``CorrectPrice`` | erp | ``order.updated`` with the corrected lines (the invoice uses them) |
 | ``IssueCreditMemo`` | finance | ``credit_memo.issued`` |
 | ``ApplyPayment`` | finance | ``payment.applied`` |
+| ``IssueInvoice`` | finance | ``invoice.issued`` (the twin's own invoicing run skips it) |
+| ``SendDunning`` | finance | none for the reminder; with :data:`DUNNING_PAYS` the customer |
+| | | pays the rest 1-5 days later (``remittance.received``, ``payment.applied``) |
+| ``AuthoriseReturn`` | erp | none at once; the goods come back (``return.received``) and |
+| | | are credited (``credit_memo.issued``) as any return |
+| ``PartialShip`` | erp | a delivery discrepancy: the missing units reshipped |
+| | | (``shipment.created``, ``shipment.dispatched``, ``shipment.delivered``) |
+| ``RetryInterface`` | its system | ``integration.recovered`` minutes later (a transient outage); |
+| | | ``integration.failed`` (a carrier's API down: the replay fails) |
 """
 
 from __future__ import annotations
@@ -26,10 +35,18 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from unsnag.twin.emitter import DAY, HOUR
+from unsnag.twin.emitter import DAY, HOUR, day_text, instant_text
 
 if TYPE_CHECKING:
-    from unsnag.twin.flow import Order, Twin
+    from unsnag.twin.flow import Order, Outage, Twin
+
+MIN = 60
+DUNNING_PAYS = 0.8
+"""Share of reminders after which the customer pays (the rest stay as they were)."""
+DUNNING_DAYS = (1, 5)
+"""The customer pays this many days (uniform) after a reminder that works."""
+RETURN_DAYS = (2, 6)
+"""Days from authorising a return until its goods arrive at the DC (as a routine one)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,8 +106,47 @@ class ApplyPayment(_Action):
     amount: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class IssueInvoice(_Action):
+    order_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendDunning(_Action):
+    invoice_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthoriseReturn(_Action):
+    rma_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartialShip(_Action):
+    order_id: str
+    line_id: str
+    qty: float
+    """Whole units: the reship of a delivery discrepancy, or what was picked."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryInterface(_Action):
+    endpoint: str
+
+
 Action = (
-    ReleaseHold | Reallocate | Reroute | CancelOrder | CorrectPrice | IssueCreditMemo | ApplyPayment
+    ReleaseHold
+    | Reallocate
+    | Reroute
+    | CancelOrder
+    | CorrectPrice
+    | IssueCreditMemo
+    | ApplyPayment
+    | IssueInvoice
+    | SendDunning
+    | AuthoriseReturn
+    | PartialShip
+    | RetryInterface
 )
 
 
@@ -132,6 +188,23 @@ def _after(twin: Twin, system: str) -> int:
     return twin.sim.now_s + lo + int(twin.action_rng.random() * (hi - lo + 1))
 
 
+def _draw(twin: Twin, lo: int, hi: int) -> int:
+    """Uniform whole seconds in ``[lo, hi]`` from the actions' own random source."""
+    return lo + int(twin.action_rng.random() * (hi - lo + 1))
+
+
+def _in_shift(twin: Twin, t: int) -> int:
+    """``t`` inside warehouse hours, else soon after the next shift starts (as
+    :meth:`Twin.in_shift`, drawing from the actions' random source)."""
+    from unsnag.twin.flow import SHIFT_END, SHIFT_START
+
+    hour = t % DAY // HOUR
+    if SHIFT_START <= hour < SHIFT_END:
+        return t
+    day = t - t % DAY + (DAY if hour >= SHIFT_END else 0)
+    return day + SHIFT_START * HOUR + _draw(twin, 0, 2 * HOUR)
+
+
 def _order(twin: Twin, order_id: str) -> Order:
     o = twin.by_order.get(order_id)
     if o is None:
@@ -169,6 +242,16 @@ def _perform(twin: Twin, action: Action) -> int:
             return _credit_memo(twin, action)
         case ApplyPayment():
             return _apply_payment(twin, action)
+        case IssueInvoice():
+            return _issue_invoice(twin, action)
+        case SendDunning():
+            return _send_dunning(twin, action)
+        case AuthoriseReturn():
+            return _authorise_return(twin, action)
+        case PartialShip():
+            return _partial_ship(twin, action)
+        case RetryInterface():
+            return _retry_interface(twin, action)
 
 
 def _release_hold(twin: Twin, a: ReleaseHold) -> int:
@@ -362,3 +445,196 @@ def _apply_payment(twin: Twin, a: ApplyPayment) -> int:
     when = _after(twin, "finance")
     twin.sim.at(when, twin.emit, "payment.applied", "finance", o.id, data)
     return when
+
+
+def _issue_invoice(twin: Twin, a: IssueInvoice) -> int:
+    """Bill a shipped order now; its own invoicing run (after the delivery) then skips it."""
+    o = _order(twin, a.order_id)
+    if o.invoice_id:
+        raise Refused(f"order {o.id} is already invoiced ({o.invoice_id})")
+    if o.invoice_asked:
+        raise Refused(f"order {o.id} is being invoiced already")
+    if not o.shipment_id:
+        raise Refused(f"order {o.id} has not shipped yet")
+    o.invoice_asked = True
+    when = _after(twin, "finance")
+    twin.sim.at(when, twin._invoice, o, True)
+    return when
+
+
+def _send_dunning(twin: Twin, a: SendDunning) -> int:
+    """A reminder on an overdue invoice: with :data:`DUNNING_PAYS` the customer pays what
+    is left :data:`DUNNING_DAYS` later through the twin's cash path; a later payment
+    scheduled before then pays only what is still open (never twice)."""
+    o = twin.by_invoice.get(a.invoice_id)
+    if o is None:
+        raise Refused(f"unknown invoice {a.invoice_id}")
+    left = o.amount - twin.credited.get(a.invoice_id, 0) - o.paid
+    if left <= 0:
+        raise Refused(f"invoice {a.invoice_id} is paid")
+    if twin.sim.now_s <= o.due:
+        raise Refused(f"invoice {a.invoice_id} is not overdue (due {day_text(o.due)})")
+    when = _after(twin, "finance")
+    if not o.dunned and twin.action_rng.random() < DUNNING_PAYS:
+        o.dunned = True  # an earlier reminder that worked has the payment coming already
+        lo, hi = DUNNING_DAYS
+        twin.sim.at(when + _draw(twin, lo * DAY, hi * DAY), twin._remit, o, left)
+    return when
+
+
+def _authorise_return(twin: Twin, a: AuthoriseReturn) -> int:
+    """A return waiting for authorisation goes ahead: the customer sends the goods, they
+    arrive :data:`RETURN_DAYS` later (``return.received``) and are credited as any
+    return is (``credit_memo.issued`` within the credit deadline)."""
+    rma = twin.rmas.get(a.rma_id)
+    if rma is None:
+        raise Refused(f"unknown return {a.rma_id}")
+    if rma.status == "received":
+        raise Refused(f"return {a.rma_id} was received already")
+    if rma.status == "authorised":
+        raise Refused(f"return {a.rma_id} is authorised already")
+    rma.status = "authorised"
+    when = _after(twin, "erp")
+    lo, hi = RETURN_DAYS
+    delay = rma.delay or _draw(twin, lo * DAY, hi * DAY)
+    back = _in_shift(twin, when + delay)
+    twin.sim.at(back, twin._return_received, rma.order, a.rma_id, rma.line, rma.qty, rma.kind)
+    return when
+
+
+def _units(qty: float) -> int:
+    units = round(qty)
+    if units <= 0 or abs(qty - units) > 1e-6:
+        raise Refused(f"qty must be a positive whole number, not {qty:g}")
+    return units
+
+
+def _partial_ship(twin: Twin, a: PartialShip) -> int:
+    """The units a delivery discrepancy left missing (damaged or short) reshipped from
+    the line's DC; or, on a line picked and not delivered yet (a short pick), what was
+    picked — which the twin ships anyway. An order not picked yet ships whole: refused."""
+    o = _order(twin, a.order_id)
+    i = _line(o, a.line_id)
+    qty = _units(a.qty)
+    if o.delivered:
+        return _reship_missing(twin, o, i, qty)
+    picked = o.shipped[i] if i < len(o.shipped) else None
+    if picked is None:
+        raise Refused(f"order {o.id} is not picked yet; the twin ships an order whole")
+    if qty > picked:
+        raise Refused(f"line {a.line_id} of {o.id} has only {picked} picked, not {qty}")
+    return _after(twin, "erp")  # what was picked ships with the order's shipment
+
+
+def _reship_missing(twin: Twin, o: Order, i: int, qty: int) -> int:
+    line = o.lines[i]
+    missing = o.missing.get(i, 0)
+    if not missing:
+        raise Refused(f"line {line['line_id']} of {o.id} has nothing missing to reship")
+    if qty > missing:
+        raise Refused(f"{qty} exceeds the {missing} missing on line {line['line_id']} of {o.id}")
+    node = o.line_nodes.get(i, o.node)
+    key = (node, line["sku"])
+    available = twin.on_hand[key] - twin.allocated[key]
+    if available < qty:
+        raise Refused(f"not enough stock at {node}: {max(0, available)} < {qty}")
+    twin.on_hand[key] -= qty  # reserved and picked for the replacement
+    o.missing[i] = missing - qty
+    when = _after(twin, "erp")
+    twin.sim.at(when, twin._reorder, key)
+    packed = _in_shift(twin, when + _draw(twin, HOUR, 6 * HOUR)) + _draw(twin, 10 * MIN, HOUR)
+    shipment = twin.next_id("SH-", 7)
+    twin.sim.at(packed, _replacement, twin, o, shipment, node, i, qty)
+    return packed
+
+
+def _replacement(twin: Twin, o: Order, shipment: str, node: str, i: int, qty: int) -> None:
+    """TMS plans the replacement with the order's carrier; dispatch hours later."""
+    carrier = next(c for c in twin.carriers if c.id == o.carrier)
+    same_region = twin.dc_region[node] == o.customer.region
+    transit = carrier.transit_days + (0 if same_region else carrier.extra_days_other_region)
+    now = twin.sim.now_s
+    promise = now + 5 * HOUR + transit * DAY + 6 * HOUR + DAY
+    twin.emit(
+        "shipment.created",
+        "tms",
+        o.id,
+        {
+            "shipment_id": shipment,
+            "order_id": o.id,
+            "node_id": node,
+            "carrier": carrier.id,
+            "service": carrier.service,
+            "lines": [{"line_id": o.lines[i]["line_id"], "qty": qty}],
+            "promised_delivery_date": day_text(promise - promise % DAY + DAY - 1),
+        },
+    )
+    twin.sim.at(now + _draw(twin, HOUR, 5 * HOUR), _replacement_out, twin, o, shipment, transit)
+
+
+def _replacement_out(twin: Twin, o: Order, shipment: str, transit: int) -> None:
+    now = twin.sim.now_s
+    eta = now + transit * DAY + _draw(twin, 0, 6 * HOUR)
+    tracking = f"1Z{_draw(twin, 10**11, 10**12 - 1)}"
+    data = {"shipment_id": shipment, "tracking_number": tracking, "eta": instant_text(eta)}
+    twin._milestone(o, "shipment.dispatched", data)
+    delivered = max(now + HOUR, eta - _draw(twin, 0, 2 * HOUR))
+    twin.sim.at(delivered, _replacement_delivered, twin, o, shipment)
+
+
+def _replacement_delivered(twin: Twin, o: Order, shipment: str) -> None:
+    twin._milestone(
+        o,
+        "shipment.delivered",
+        {
+            "shipment_id": shipment,
+            "delivered_at": instant_text(twin.sim.now_s),
+            "pod": f"signed {o.customer.name.split()[0].upper()} RCV",
+            "discrepancies": [],
+        },
+    )
+
+
+def _retry_interface(twin: Twin, a: RetryInterface) -> int:
+    """Replay a failing endpoint's messages. A transient outage (an ERP or EDI interface
+    hiccup) recovers minutes later and its remaining failures lapse; a carrier's tracking
+    API down at the carrier is not transient: the replay fails too, and the endpoint
+    recovers on its own schedule."""
+    from unsnag.twin.flow import ENDPOINTS
+
+    outage = twin.outages.get(a.endpoint)
+    now = twin.sim.now_s
+    if outage is None:
+        tracking = {twin._track(c.id) for c in twin.carriers}
+        if a.endpoint not in ENDPOINTS and a.endpoint not in tracking:
+            raise Refused(f"unknown endpoint {a.endpoint}")
+        raise Refused(f"{a.endpoint} is not failing")
+    if outage.cut is not None or not outage.start <= now < outage.recovered:
+        raise Refused(f"{a.endpoint} is not failing")
+    if outage.kind == "carrier":
+        when = _after(twin, outage.source)
+        twin.sim.at(when, _replay_failed, twin, a.endpoint, outage)
+        return when
+    when = _after(twin, outage.source) + _draw(twin, MIN, 5 * MIN)
+    if when >= outage.recovered:
+        return outage.recovered  # it comes back by itself first
+    outage.cut = when
+    data = {"endpoint": a.endpoint}
+    twin.sim.at(when, twin.emit, "integration.recovered", outage.source, a.endpoint, data)
+    return when
+
+
+def _replay_failed(twin: Twin, endpoint: str, outage: Outage) -> None:
+    if twin.sim.now_s >= outage.recovered:
+        return  # back up meanwhile: the replay went through
+    twin.emit(
+        "integration.failed",
+        outage.source,
+        endpoint,
+        {
+            "endpoint": endpoint,
+            "operation": f"{outage.operation} /{endpoint.split('/')[1]} (replay)",
+            "error": "HTTP 503 Service Unavailable",
+            "payload_ref": f"batch-{_draw(twin, 1, 99_999_999):08d}",
+        },
+    )

@@ -84,6 +84,44 @@ class Order:
     held: Any = None
     credit: int = 0
     paid: int = 0
+    due: int = 0
+    """End of the invoice's due day (epoch seconds)."""
+    invoice_asked: bool = False
+    """An ``IssueInvoice`` is on its way: the twin's own invoicing run skips the order."""
+    dunned: bool = False
+    """A reminder worked: the customer pays the rest, and no later payment pays it twice."""
+    missing: dict[int, int] = field(default_factory=dict)
+    """Line index -> units delivered damaged or short and not reshipped yet."""
+
+
+@dataclass(slots=True)
+class Rma:
+    """A return the actionable twin keeps to hand (``AuthoriseReturn``)."""
+
+    order: Order
+    line: int
+    qty: int
+    kind: str
+    """How ``_return_received`` treats it: ``routine``, ``late`` or ``damaged``."""
+    delay: int
+    """Seconds from authorisation until the goods arrive (0: drawn when authorised)."""
+    status: str = "requested"
+    """``requested`` (waits for authorisation), ``authorised`` or ``received``."""
+
+
+@dataclass(slots=True)
+class Outage:
+    """An endpoint's outage the actionable twin keeps to hand (``RetryInterface``)."""
+
+    kind: str
+    """``transient`` (an interface hiccup a replay clears) or ``carrier`` (the carrier's
+    API is down: a replay fails too)."""
+    start: int
+    recovered: int
+    source: str
+    operation: str
+    cut: int | None = None
+    """When a replay recovered it early (the scheduled failures and recovery then lapse)."""
 
 
 class Twin:
@@ -91,9 +129,10 @@ class Twin:
     schedules the business, then run the simulation.
 
     With ``actionable=True`` the twin keeps its orders, shipments, invoices and
-    remittances to hand for :meth:`act`, and leaves credit holds and duplicate orders
-    waiting for an action (``ReleaseHold``, ``CancelOrder``) instead of resolving them by
-    itself. The default run is unchanged."""
+    remittances to hand for :meth:`act`, and leaves credit holds, duplicate orders and
+    returns that need authorisation waiting for an action (``ReleaseHold``,
+    ``CancelOrder``, ``AuthoriseReturn``) instead of resolving them by itself. The
+    default run is unchanged."""
 
     def __init__(
         self,
@@ -162,6 +201,8 @@ class Twin:
         self.duplicates: dict[str, str] = {}  # duplicate order id -> original order id
         self.cancelled: set[str] = set()
         self.credited: dict[str, int] = {}  # invoice id -> cents credited
+        self.rmas: dict[str, Rma] = {}
+        self.outages: dict[str, Outage] = {}  # endpoint -> its latest outage
         self.action_results: dict[str, ActionResult] = {}
         self.action_rng = random.Random(f"actions-{seed}")
 
@@ -465,6 +506,8 @@ class Twin:
         )
         self.carrier_down[carrier] = (now, recovered)
         self.endpoint_free[endpoint] = recovered + 6 * HOUR
+        if self.actionable:
+            self.outages[endpoint] = Outage("carrier", now, recovered, "tms", "GET")
         self.record("carrier_outage", endpoint, {"endpoint": endpoint}, now)
 
     @staticmethod
@@ -495,13 +538,24 @@ class Twin:
             self.sim.at(t, self._failed, endpoint, source, operation, attempt)
             t += self.between(MIN, 6 * MIN)
         recovered = t + self.between(20 * MIN, 2 * HOUR)
-        self.sim.at(
-            recovered, self.emit, "integration.recovered", source, endpoint, {"endpoint": endpoint}
-        )
+        self.sim.at(recovered, self._recovered, endpoint, source)
         self.endpoint_free[endpoint] = recovered + 6 * HOUR
+        if self.actionable:
+            self.outages[endpoint] = Outage("transient", now, recovered, source, operation)
         self.record("integration_failure", endpoint, {"endpoint": endpoint}, now)
 
+    def _replayed(self, endpoint: str) -> bool:
+        """A replay (``RetryInterface``) recovered the endpoint's outage already."""
+        outage = self.outages.get(endpoint) if self.actionable else None
+        return outage is not None and outage.cut is not None and outage.cut <= self.sim.now_s
+
+    def _recovered(self, endpoint: str, source: str) -> None:
+        if not self._replayed(endpoint):
+            self.emit("integration.recovered", source, endpoint, {"endpoint": endpoint})
+
     def _failed(self, endpoint: str, source: str, operation: str, attempt: int) -> None:
+        if self._replayed(endpoint):
+            return
         self.emit(
             "integration.failed",
             source,
@@ -1036,6 +1090,7 @@ class Twin:
             discrepancies.append(
                 {"line_id": o.lines[i]["line_id"], "kind": kind, "qty": max(1, o.shipped[i] // 2)}
             )
+            o.missing[i] = discrepancies[0]["qty"]
         now = self._milestone(
             o,
             "shipment.delivered",
@@ -1061,7 +1116,12 @@ class Twin:
 
     # --- billing and cash ---
 
-    def _invoice(self, o: Order) -> None:
+    def _invoice(self, o: Order, asked: bool = False) -> None:
+        """Bill what shipped; ``asked``: by an ``IssueInvoice`` (the order's own invoicing
+        run then finds it invoiced, or on its way, and skips it)."""
+        if o.invoice_id or (o.invoice_asked and not asked):
+            return
+        o.invoice_asked = False
         o.invoice_id = self.next_id("INV-", 7)
         if self.actionable:
             self.by_invoice[o.invoice_id] = o
@@ -1085,7 +1145,7 @@ class Twin:
                 ],
             },
         )
-        due = end_of_day(now + terms * DAY)
+        due = o.due = end_of_day(now + terms * DAY)
         if o.fault == "short_payment" and o.amount >= 3_000:
             paid = round(o.amount * (0.80 + 0.13 * self.r()))
             first = max(now + HOUR, due - self.between(12 * DAY, 18 * DAY))
@@ -1137,6 +1197,7 @@ class Twin:
         rma = self.next_id("RMA-", 7)
         i = max(range(len(o.shipped)), key=lambda j: o.shipped[j])
         line = o.lines[i]
+        qty, reason = max(1, o.shipped[i] // 2), self.rng.choice(("damaged", "wrong_item"))
         now = self.emit(
             "return.requested",
             "portal",
@@ -1145,16 +1206,14 @@ class Twin:
                 "rma_id": rma,
                 "order_id": o.id,
                 "lines": [
-                    {
-                        "line_id": line["line_id"],
-                        "sku": line["sku"],
-                        "qty": max(1, o.shipped[i] // 2),
-                        "reason": self.rng.choice(("damaged", "wrong_item")),
-                    }
+                    {"line_id": line["line_id"], "sku": line["sku"], "qty": qty, "reason": reason}
                 ],
             },
         )
         self.record("return_request", o.id, {"order_id": o.id, "rma_id": rma}, now)
+        if self.actionable:  # nobody authorises it, unless unsnag does
+            kind = "damaged" if reason == "damaged" else "routine"
+            self.rmas[rma] = Rma(o, i, qty, kind, 0)
 
     # --- returns: RMA, receipt at the DC, credit memo ---
 
@@ -1204,10 +1263,18 @@ class Twin:
             )
         elif kind == "routine":
             self.routine_returns.append(rma)
-        back = self.in_shift(now + self.between(2 * DAY, 6 * DAY))
+        delay = self.between(2 * DAY, 6 * DAY)
+        back = self.in_shift(now + delay)
+        if self.actionable:
+            status = "authorised" if routine else "requested"  # by policy, or waits
+            self.rmas[rma] = Rma(o, i, qty, kind, delay, status)
+            if not routine:
+                return  # the goods come back once an AuthoriseReturn is accepted
         self.sim.at(back, self._return_received, o, rma, i, qty, kind)
 
     def _return_received(self, o: Order, rma: str, i: int, qty: int, kind: str) -> None:
+        if self.actionable:
+            self.rmas[rma].status = "received"
         node = o.line_nodes.get(i, o.node)
         sku = o.lines[i]["sku"]
         condition = "damaged" if kind == "damaged" else "resaleable"
@@ -1270,6 +1337,10 @@ class Twin:
     def _remit(self, o: Order, cents: int, short: bool = False, unreadable: bool = False) -> None:
         """Cash from the customer; a short pay names its invoice, an unreadable one does
         not (garbage references, an odd amount) and waits days for cash application."""
+        if self.actionable and o.dunned:  # a reminder has the customer paying what is left
+            cents = min(cents, o.amount - self.credited.get(o.invoice_id, 0) - o.paid)
+            if cents <= 0:
+                return
         if (
             not short and not unreadable and o.credit
         ):  # a return was credited: the customer pays the rest

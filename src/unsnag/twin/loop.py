@@ -45,7 +45,8 @@ from unsnag.twin.runner import expected_days
 
 TWIN_KINDS = frozenset(
     {"release_hold", "reallocate", "reroute", "cancel_order", "correct_price",
-     "issue_credit_memo", "write_off", "apply_payment"}
+     "issue_credit_memo", "write_off", "apply_payment", "issue_invoice", "send_dunning",
+     "authorise_return", "partial_ship", "retry_interface"}
 )  # fmt: skip
 
 
