@@ -63,7 +63,8 @@ class Engine:
                 for event_type in sorted(detector.events):
                     self._by_type.setdefault(event_type, []).append(detector)
         self.rules = RuleSet(policy)
-        self.timers: list[Timer] = []
+        # (at, rule, key, timer): tuples compare in C, far cheaper than the dataclass
+        self.timers: list[tuple[datetime, str, str, Timer]] = []
         self._timer_keys: set[tuple[datetime, str, str]] = set()
         self.seen: set[tuple[str, str]] = set()
         self.watermark: datetime | None = None
@@ -82,37 +83,39 @@ class Engine:
         self.stats.accepted += 1
         self.stats.by_type[event.type] += 1
         state = self.state
-        if event.type in _COMMANDS:
+        event_type = event.type
+        if event_type in _COMMANDS:
             commands.apply(self.resolver, event, state)
-        elif event.type in _OUTCOMES:
+        elif event_type in _OUTCOMES:
             self.resolver.on_outcome(event, state)
-        else:
-            self._business(event, state)
+        else:  # a business event (inline: this is the hot path)
+            project(state, event)
+            for detector in self._by_type.get(event_type, ()):
+                self._apply(detector.observe(event, state))
+            if event_type in self.rules.by_type:
+                self._apply(self.rules.observe(event, state))
+            if event_type == "order.cancelled":
+                self._cancel_order(event, state)
+            resolver = self.resolver
+            if resolver.waiting and event_type in resolver.wait_types:
+                resolver.on_event(event, state)
         if self.watermark is None or event.time > self.watermark:
             self.watermark = event.time
         return True
 
-    def _business(self, event: Event, state: State) -> None:
-        project(state, event)
-        for detector in self._by_type.get(event.type, ()):
-            self._apply(detector.observe(event, state))
-        if event.type in self.rules.by_type:
-            self._apply(self.rules.observe(event, state))
-        if event.type == "order.cancelled":
-            closed = self.desk.cancel_subject(
-                event.data.order_id, event.time, "order cancelled", KEEP_ON_CANCEL
-            )
-            for case in closed:
-                self.resolver.observe(case, state)
-        if self.resolver.waiting and event.type in self.resolver.wait_types:
-            self.resolver.on_event(event, state)
+    def _cancel_order(self, event: Event, state: State) -> None:
+        closed = self.desk.cancel_subject(
+            event.data.order_id, event.time, "order cancelled", KEEP_ON_CANCEL
+        )
+        for case in closed:
+            self.resolver.observe(case, state)
 
     def advance(self, until: datetime | None = None) -> int:
         """Fire every timer due at or before ``until`` (default: the watermark)."""
         until = until or self.watermark
         fired = 0
-        while self.timers and until is not None and self.timers[0].at <= until:
-            timer = heapq.heappop(self.timers)
+        while self.timers and until is not None and self.timers[0][0] <= until:
+            timer = heapq.heappop(self.timers)[3]
             self._timer_keys.discard((timer.at, timer.rule, timer.key))
             if timer.rule == RESOLVE_RULE:
                 self.resolver.fire(timer, self.state)
@@ -128,7 +131,7 @@ class Engine:
         timer_key = (timer.at, timer.rule, timer.key)
         if timer_key not in self._timer_keys:
             self._timer_keys.add(timer_key)
-            heapq.heappush(self.timers, timer)
+            heapq.heappush(self.timers, (timer.at, timer.rule, timer.key, timer))
 
     def _apply(self, outputs: Iterable[Output]) -> None:
         for out in outputs:
@@ -192,8 +195,9 @@ class Engine:
             if rule in engine.detectors:
                 engine.detectors[rule].memory = memory
         engine.timers = payload["timers"]
-        engine._timer_keys = {(t.at, t.rule, t.key) for t in engine.timers}
+        engine._timer_keys = {entry[:3] for entry in engine.timers}
         engine.seen = payload["seen"]
         engine.watermark = payload["watermark"]
         engine.resolver.waiting = payload["waiting"]
+        engine.resolver.rebuild_wait_fields()
         return engine

@@ -10,6 +10,7 @@ notifications) and audit entries.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,15 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
+def _subject_field(case: Case) -> str | None:
+    """The ref name whose value is the case's subject (``order_id``, ``remittance_id``,
+    ``endpoint``...), which confirming events carry in their payload."""
+    for name, values in sorted(case.refs.items()):
+        if case.subject in values and name in SUBJECT_FIELDS:
+            return name
+    return None
+
+
 class Resolver:
     """Runs playbooks; one per engine. ``schedule`` hands timers to the engine."""
 
@@ -75,6 +85,7 @@ class Resolver:
         self.outbox: list[OutboxItem] = []
         self.audit: list[AuditEntry] = []
         self.waiting: dict[str, set[str]] = {}
+        self.wait_fields: Counter[str] = Counter()
         self.wait_types = frozenset(
             event_type
             for playbook in self.res.playbooks.values()
@@ -132,19 +143,40 @@ class Resolver:
         """A confirming event: recorded, and the outside party has answered (the SLA
         clock runs again). The case itself closes when its detectors clear it."""
         waiting = self.waiting
+        hits: set[str] = set()
+        subject = event.subject
+        if subject is not None and subject in waiting:
+            hits.add(subject)
         data = event.raw.get("data")
-        keys = [event.subject]
-        if isinstance(data, dict):
-            keys.extend(data.get(name) for name in SUBJECT_FIELDS)
-        hits = sorted({str(k) for k in keys if k is not None and str(k) in waiting})
-        for subject in hits:
-            for case_id in sorted(waiting.get(subject, ())):
-                case = self.desk.cases[case_id]
-                work = case.work
-                if work is not None and work.state == WAITING and event.type in work.wait_events:
-                    self.record(case, event.time, "confirmed", event.source, event=event.type)
-                    self._unwait(case)
-                    self._resume(case, event.time)
+        if data.__class__ is dict:
+            for name in self.wait_fields:
+                value = data.get(name)
+                if value.__class__ is str and value in waiting:
+                    hits.add(value)
+        for key in sorted(hits):
+            self._confirm(waiting, key, event)
+
+    def rebuild_wait_fields(self) -> None:
+        """Recount the payload fields waiting cases are matched on (after a restore)."""
+        self.wait_fields = Counter(
+            field
+            for case_ids in self.waiting.values()
+            for case_id in case_ids
+            if (field := self._wait_field_of(case_id)) is not None
+        )
+
+    def _wait_field_of(self, case_id: str) -> str | None:
+        work = self.desk.cases[case_id].work
+        return work.wait_field if work is not None else None
+
+    def _confirm(self, waiting: dict[str, set[str]], subject: str, event: Event) -> None:
+        for case_id in sorted(waiting.get(subject, ())):
+            case = self.desk.cases[case_id]
+            work = case.work
+            if work is not None and work.state == WAITING and event.type in work.wait_events:
+                self.record(case, event.time, "confirmed", event.source, event=event.type)
+                self._unwait(case)
+                self._resume(case, event.time)
 
     def on_outcome(self, event: Event, state: State) -> None:
         """``action.delivered`` / ``action.failed`` from the dispatcher."""
@@ -422,6 +454,9 @@ class Resolver:
         work.wait_until = self.calendar(work).add(at, step.timeout_hours)
         if step.events:
             self.waiting.setdefault(case.subject, set()).add(case.id)
+            work.wait_field = _subject_field(case)
+            if work.wait_field is not None:
+                self.wait_fields[work.wait_field] += 1
         if step.outside_party:
             work.sla.pause(at, step.outside_party, self.calendar(work))
             self._sla_changed(case, at)
@@ -433,10 +468,16 @@ class Resolver:
 
     def _unwait(self, case: Case) -> None:
         subject_cases = self.waiting.get(case.subject)
-        if subject_cases is not None:
-            subject_cases.discard(case.id)
-            if not subject_cases:
-                del self.waiting[case.subject]
+        if subject_cases is None or case.id not in subject_cases:
+            return
+        subject_cases.discard(case.id)
+        if not subject_cases:
+            del self.waiting[case.subject]
+        field = case.work.wait_field if case.work is not None else None
+        if field is not None:
+            self.wait_fields[field] -= 1
+            if self.wait_fields[field] <= 0:
+                del self.wait_fields[field]
 
     def _end_wait(self, case: Case, at: datetime) -> None:
         work = case.work

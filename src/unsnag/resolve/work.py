@@ -116,6 +116,8 @@ class Work:
     human_task: str | None = None
     wait_until: datetime | None = None
     wait_events: tuple[str, ...] = ()
+    wait_field: str | None = None
+    """The payload field that carries the case's subject in confirming events."""
     audit_n: int = 0
     retries: int = 0
     rechecks: int = 0
