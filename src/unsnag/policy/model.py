@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from unsnag.cases.taxonomy import CASE_TYPES
+from unsnag.policy.incidents import IncidentRules, default_incident_rules
 from unsnag.policy.resolution import Resolution
 from unsnag.resolve.model import ACTIONS
 
@@ -248,6 +249,10 @@ class Policy(Strict):
     detectors: Detectors = Detectors()
     rules: list[Rule] = Field(default_factory=list)
     resolution: Resolution = Resolution()
+    incidents: IncidentRules = Field(
+        default_factory=default_incident_rules,
+        description="Incident rules: which cases share one cause (docs/kpis.md).",
+    )
     engine: Literal["v1"] = "v1"
 
     @model_validator(mode="after")

@@ -157,6 +157,7 @@ class Work:
             "touches": self.touches,
             "touchless": self.touchless,
             "automatic": self.automatic,
+            "chosen": self.chosen,
             "first_touch_at": _iso(self.first_touch_at),
             "sla": dict(self.sla_view),
             "facts": list(self.facts),
