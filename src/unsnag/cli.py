@@ -464,5 +464,20 @@ app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
 
+# Process intelligence (issue 5/6): each sub-app is wired on its own line below.
+from unsnag.cli_ocel import export_app, import_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+from unsnag.cli_intel import intel_app  # noqa: E402
+
+app.add_typer(intel_app, name="intel")
+from unsnag.cli_intel_more import backtest, register, shadow_app  # noqa: E402
+
+register(intel_app)
+app.command("backtest")(backtest)
+app.add_typer(shadow_app, name="shadow")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -16,6 +16,7 @@ from typing import Any
 from unsnag.engine import Engine
 from unsnag.events import Event, parse_event
 from unsnag.inputs import Refused
+from unsnag.intel.shadow import ShadowSession
 from unsnag.perf import batch_gc
 from unsnag.policy import Policy
 from unsnag.store import DeadLetter, StorePort
@@ -89,11 +90,14 @@ class IngestSession:
         self.policy = policy
         self.engine, rebuilt = load_engine(store, policy)
         self.report = IngestReport(rebuilt_from=rebuilt)
+        self.shadow = ShadowSession.open(store)  # a candidate policy watching (shadow mode)
 
     def feed(self, items: Iterable[Event | Refused]) -> IngestReport:
         """Append, detect and upsert the changed cases, one store batch at a time."""
         for batch in _batched(items, BATCH):
             _ingest_batch(self.store, self.engine, batch, self.report)
+            if self.shadow is not None:
+                self.shadow.feed(batch)
         return self.report
 
     def close(self) -> IngestReport:
@@ -102,6 +106,8 @@ class IngestSession:
         self.store.save_checkpoint(
             CHECKPOINT, self.store.last_seq(), self.policy.version, self.engine.snapshot()
         )
+        if self.shadow is not None:
+            self.shadow.close()
         return self.report
 
 
