@@ -479,5 +479,8 @@ app.command("backtest")(backtest)
 app.add_typer(shadow_app, name="shadow")
 
 
+from unsnag.cli_report import report as report_command  # noqa: E402
+
+app.command("report")(report_command)
 if __name__ == "__main__":  # pragma: no cover
     app()
