@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from unsnag.errors import UnsnagError
+from unsnag.cli_common import console, fail, friendly_errors
 from unsnag.policy import Policy, json_schema, load_policy
 
 app = typer.Typer(
@@ -32,25 +31,10 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Check and publish the policy.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
-console = Console()
-err = Console(stderr=True)
 
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="Policy YAML (default: the shipped policy).")
 ]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def friendly_errors() -> Iterator[None]:
-    try:
-        yield
-    except UnsnagError as exc:
-        fail(str(exc))
 
 
 @contextmanager

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from unsnag.errors import ContractViolation, UnsnagError
+from unsnag.cli_common import console, err, friendly_errors
+from unsnag.errors import ContractViolation
 
 if TYPE_CHECKING:
     from unsnag.intel.frames import Frames
@@ -40,8 +40,6 @@ intel_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
-err = Console(stderr=True)
 
 CasesOpt = Annotated[
     Path | None,
@@ -62,15 +60,6 @@ WhereOpt = Annotated[
     list[str] | None,
     typer.Option("--where", help="DIM=VALUE filter, e.g. --where customer=C-0042 (repeatable)."),
 ]
-
-
-@contextmanager
-def _friendly() -> Iterator[None]:
-    try:
-        yield
-    except UnsnagError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def load_frames(cases: Path | None, events: Path | None, quiet: bool = False) -> Frames:
@@ -205,7 +194,7 @@ def kpis(
     if list_only:
         _list_kpis(as_json)
         return
-    with _friendly():
+    with friendly_errors():
         frames = load_frames(cases, events, as_json)
         period = period_of(frames, first, last)
         filters = _filters(types, team, where)
@@ -291,7 +280,7 @@ def pareto(
     """Which values cause most cases, whether they recur, and whether it is getting better."""
     from unsnag.intel.pareto import pareto as compute_pareto
 
-    with _friendly():
+    with friendly_errors():
         frames = load_frames(cases, events, as_json)
         period = period_of(frames, first, last)
         filters = _filters(None, None, where)
@@ -373,7 +362,7 @@ def incidents(
     from unsnag.policy import load_policy
     from unsnag.settings import load_settings
 
-    with _friendly():
+    with friendly_errors():
         rules = rules_of(load_policy(policy or load_settings().policy_path))
         if rule is not None:
             rules = [r for r in rules if r.id == rule]

@@ -17,13 +17,9 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from unsnag.errors import UnsnagError
-
-console = Console()
-err = Console(stderr=True)
+from unsnag.cli_common import console, err, friendly_errors
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Directory to write the results to.")]
@@ -31,15 +27,6 @@ ThresholdOpt = Annotated[
     list[float] | None,
     typer.Option("--threshold", help="Priority threshold to count crossings of (repeatable)."),
 ]
-
-
-@contextmanager
-def _friendly() -> Iterator[None]:
-    try:
-        yield
-    except UnsnagError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _dump(document: Any) -> None:
@@ -216,7 +203,7 @@ def backtest(
     if not events.is_file():
         err.print(f"[bold red]error:[/] {events}: no such file", highlight=False)
         raise typer.Exit(1)
-    with _friendly():
+    with friendly_errors():
         current = load_policy(against or load_settings().policy_path)
         candidate = load_policy(policy)
         with file_progress(events, "backtesting") as on_position:
@@ -270,7 +257,7 @@ def shadow_start(
     from unsnag.intel.shadow import start_shadow
     from unsnag.policy import load_policy
 
-    with _friendly():
+    with friendly_errors():
         candidate = load_policy(policy)
         with _store() as store:
             session = start_shadow(store, candidate)
@@ -297,7 +284,7 @@ def shadow_diff_cmd(
     from unsnag.intel.backtest import DEFAULT_THRESHOLDS
     from unsnag.intel.shadow import shadow_diff
 
-    with _friendly(), _store() as store:
+    with friendly_errors(), _store() as store:
         report = shadow_diff(store, history, thresholds or DEFAULT_THRESHOLDS)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -320,7 +307,7 @@ def shadow_stop() -> None:
     """Stop the shadow policy (its record is kept; its cases are dropped)."""
     from unsnag.intel.shadow import stop_shadow
 
-    with _friendly(), _store() as store:
+    with friendly_errors(), _store() as store:
         info = stop_shadow(store)
     console.print(
         f"shadow policy {info.policy.version!r} stopped at log seq {info.stopped_seq:,}",
@@ -333,7 +320,7 @@ def shadow_status(as_json: JsonOpt = False) -> None:
     """Which candidate policy runs in shadow, since when."""
     from unsnag.intel.shadow import shadow_info
 
-    with _friendly(), _store() as store:
+    with friendly_errors(), _store() as store:
         info = shadow_info(store)
     document = None if info is None else info.to_dict()
     if as_json:
@@ -385,7 +372,7 @@ def intel_map(
         err.print(f"[bold red]error:[/] {events}: no such file", highlight=False)
         raise typer.Exit(1)
     started = time.perf_counter()
-    with _friendly(), _status("reading the event log", as_json):
+    with friendly_errors(), _status("reading the event log", as_json):
         if events is not None:
             index, cached = pm.cached_index(events, cache)
         else:

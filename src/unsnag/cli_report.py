@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from unsnag.cli_intel import CasesOpt, EventsOpt, FromOpt, ToOpt, _friendly, err, load_frames
+from unsnag.cli_common import err, friendly_errors
+from unsnag.cli_intel import CasesOpt, EventsOpt, FromOpt, ToOpt, load_frames
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,7 +42,7 @@ def report(
     from unsnag.policy import load_policy
     from unsnag.settings import load_settings
 
-    with _friendly():
+    with friendly_errors():
         settings = load_settings()
         rules = rules_of(load_policy(policy or settings.policy_path))
         frames = load_frames(cases, events)

@@ -39,6 +39,17 @@ def unsnag(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
     )  # fmt: skip
 
 
+def twin_and_replay(base: Path, days: int, orders: int, seed: int) -> tuple[Path, Path]:
+    """A small twin run replayed: (cases.jsonl, events.jsonl), for commands that read both."""
+    twin, out = base / "twin", base / "replay"
+    made = unsnag("twin", "run", "--days", str(days), "--orders-per-day", str(orders),
+                  "--seed", str(seed), "--out", str(twin))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    replayed = unsnag("replay", str(twin / "events.jsonl"), "--out", str(out))
+    assert replayed.returncode == 0, replayed.stderr
+    return out / "cases.jsonl", twin / "events.jsonl"
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 

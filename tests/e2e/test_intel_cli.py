@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli import twin_and_replay
 
 
 def unsnag(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,14 +25,7 @@ def unsnag(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("intel")
-    twin, out = base / "twin", base / "replay"
-    made = unsnag("twin", "run", "--days", "3", "--orders-per-day", "200", "--seed", "3",
-                  "--out", str(twin))  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    replayed = unsnag("replay", str(twin / "events.jsonl"), "--out", str(out))
-    assert replayed.returncode == 0, replayed.stderr
-    return out / "cases.jsonl", twin / "events.jsonl"
+    return twin_and_replay(tmp_path_factory.mktemp("intel"), 3, 200, 3)
 
 
 def files(run: tuple[Path, Path]) -> list[str]:
