@@ -35,6 +35,7 @@ from unsnag.resolve.options import (
     shipment_delay,
     shipment_failed,
     shortage,
+    shortage_milp,
 )
 from unsnag.resolve.options._common import OptionComputer, tell
 from unsnag.state.model import State
@@ -42,7 +43,8 @@ from unsnag.state.model import State
 __all__ = ["COMPUTERS", "DEFAULT_COMPUTER", "OptionComputer", "compute", "valid"]
 
 COMPUTERS: dict[str, OptionComputer] = {
-    "shortage": shortage.options,
+    "shortage": shortage_milp.options,
+    "shortage_evidence": shortage.options,
     "conflict": conflict_milp.options,
     "conflict_greedy": conflict.options,
     "inventory_mismatch": inventory_mismatch.options,

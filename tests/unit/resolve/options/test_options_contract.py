@@ -19,7 +19,8 @@ T = datetime(2026, 5, 4, 8, tzinfo=UTC)
 
 def test_every_case_type_has_a_default_computer_that_exists():
     assert set(DEFAULT_COMPUTER) == set(CASE_TYPES)
-    assert set(DEFAULT_COMPUTER.values()) | {"conflict_greedy"} == set(COMPUTERS)
+    extra = {"conflict_greedy", "shortage_evidence"}
+    assert set(DEFAULT_COMPUTER.values()) | extra == set(COMPUTERS)
 
 
 @pytest.mark.parametrize("case_type", sorted(CASE_TYPES))
