@@ -52,7 +52,10 @@ def options(case: Case, state: State, policy: Policy) -> list[Option]:
     node = node or line.node_id
     if node is None:
         return found
-    plan = optimize(_problem(state, policy, order, line, node, as_of(case)), time_limit=2.0)
+    problem = _problem(state, policy, order, line, node, as_of(case))
+    if sum(1 for supply in problem.supply if supply.qty > EPS) < 2:
+        return found  # one source or none: nothing to weigh (and no solver call to pay for)
+    plan = optimize(problem, time_limit=2.0)
     return _lead_with(found, plan, node, order, line)
 
 

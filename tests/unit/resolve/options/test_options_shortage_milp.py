@@ -34,7 +34,7 @@ def test_without_sources_the_evidence_ranking_stands():
 
 def test_a_listed_substitute_at_the_node_can_be_the_choice():
     extra = [product("BRG-6204", substitutes=["BRG-6204Z"]), product("BRG-6204Z"),
-             *both("dc-east", 40, sku="BRG-6204Z")]  # fmt: skip
+             *both("dc-east", 3), *both("dc-east", 40, sku="BRG-6204Z")]  # fmt: skip
     options = shortage("shortage", *extra)
     assert options[0].action == "substitute"
     assert any("optimizer" in fact for fact in options[0].facts)
