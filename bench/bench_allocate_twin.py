@@ -1,11 +1,16 @@
-"""The allocation optimizer on the twin's own conflicts (spike scenarios included).
+"""The allocation optimizer on the twin's own conflicts (spike and surge scenarios included).
 
 Runs the twin, replays its events through the engine with the default policy, and at
 every ``allocation.conflict`` the playbook plans captures the allocation problem it
 built from the state at that moment; each problem is then solved by the optimizer and
 both greedy baselines, valued on one yardstick (``plan_value``). Prints one JSON object.
 
+The playbook plans a conflict once, when it opens (two contenders); ``--replan`` also
+captures the problem each time more contenders join an open conflict (a surge's orders
+arrive over an hour or two), as a re-planning resolver would see it.
+
     python bench/bench_allocate_twin.py --days 30 --orders-per-day 2000 --seed 7
+    python bench/bench_allocate_twin.py --days 30 --orders-per-day 2000 --seed 7 --surge-rate 1
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import json
 import time
 
 from unsnag.allocate import AllocationProblem, greedy_fcfs, greedy_priority, optimize
+from unsnag.cases.desk import Case
 from unsnag.engine import Engine
 from unsnag.events import parse_line
 from unsnag.policy import load_policy
 from unsnag.resolve.options import conflict_milp
+from unsnag.state.model import State
 from unsnag.twin.config import TwinConfig
 from unsnag.twin.runner import simulate
 
@@ -34,6 +41,22 @@ def capture(problems: list[AllocationProblem]) -> None:
     conflict_milp.optimize = recording  # type: ignore[assignment]
 
 
+def replan_on_growth(engine: Engine) -> None:
+    """Plan an open conflict again whenever its contending orders grow (captured)."""
+    observe, seen = engine.resolver.observe, dict[str, int]()
+
+    def observing(case: Case, state: State) -> None:
+        observe(case, state)
+        if case.type != "allocation.conflict" or not case.is_open:
+            return
+        n = len(case.refs.get("order_id", ()))
+        if n > seen.setdefault(case.id, n):
+            seen[case.id] = n
+            conflict_milp.options(case, state, engine.policy)
+
+    engine.resolver.observe = observing  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
@@ -41,16 +64,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--spike-rate", type=float, default=None,
                         help="Override the twin's demand-spike rate (spikes per day).")  # fmt: skip
+    parser.add_argument("--surge-rate", type=float, default=None,
+                        help="Override the twin's demand-surge rate (surges per day).")  # fmt: skip
+    parser.add_argument("--replan", action="store_true",
+                        help="Also plan conflicts again as contenders join them.")  # fmt: skip
     args = parser.parse_args()
     config = TwinConfig()
+    rates: dict[str, float] = {}
     if args.spike_rate is not None:
-        faults = config.faults.model_copy(update={"demand_spike": args.spike_rate})
+        rates["demand_spike"] = args.spike_rate
+    if args.surge_rate is not None:
+        rates["demand_surge"] = args.surge_rate
+    if rates:
+        faults = config.faults.model_copy(update=rates)
         config = config.model_copy(update={"faults": faults})
     lines: list[bytes] = []
     simulate(config, args.days, args.orders_per_day, args.seed, lines.append)
     problems: list[AllocationProblem] = []
     capture(problems)
     engine = Engine(load_policy())
+    if args.replan:
+        replan_on_growth(engine)
     for line in lines:
         engine.step(parse_line(line))
     engine.advance()
@@ -64,6 +98,7 @@ def main() -> None:
     base = totals["greedy_priority"] or 1.0
     print(json.dumps({
         "days": args.days, "orders_per_day": args.orders_per_day, "seed": args.seed,
+        "surge_rate": config.faults.demand_surge, "replan": args.replan,
         "instances": len(problems),
         "lines": sum(len(p.lines) for p in problems),
         "value": round(totals["milp"], 2),

@@ -15,6 +15,7 @@ CONFIG = """\
 customers: 40
 skus: 150
 faults:
+  demand_surge: 2
   pick_short: 0.04
   edi_retry_duplicate: 0.04
   contract_price_mismatch: 0.04

@@ -36,6 +36,7 @@ FAULT_KINDS: dict[str, str] = {
     "failed_delivery": "shipment.failed",
     "unreadable_remittance": "cash.unapplied",
     "demand_spike": "allocation.conflict",
+    "demand_surge": "allocation.conflict",
 }
 """Fault kinds the twin injects, with the case type each should open."""
 
@@ -85,7 +86,8 @@ class LogNormal(Model):
 
 class FaultRates(Model):
     """Per-order probabilities, except ``integration_failure``, ``carrier_outage``,
-    ``stale_erp_inventory`` and ``demand_spike`` (expected occurrences per simulated day)
+    ``stale_erp_inventory``, ``demand_spike`` and ``demand_surge`` (expected occurrences
+    per simulated day)
     and ``asn_discrepancy`` (per purchase order)."""
 
     pick_short: float = Field(0.01, ge=0, le=1)
@@ -108,6 +110,12 @@ class FaultRates(Model):
     failed_delivery: float = Field(0.005, ge=0, le=1)
     unreadable_remittance: float = Field(0.005, ge=0, le=1)
     demand_spike: float = Field(0.2, ge=0)
+    demand_surge: float = Field(
+        0.0,
+        ge=0,
+        description="Surges per day: 6-12 orders of mixed tiers and regions for one top SKU "
+        "at one DC, 3-5 times its free stock, while other DCs hold some (off by default).",
+    )
 
 
 class Returns(Model):

@@ -54,6 +54,23 @@ SHIFT_START, SHIFT_END = 6, 22
 """Warehouse hours (UTC): picks happen inside them, nightly counts outside."""
 
 
+@dataclass(slots=True)
+class SpikeOrder:
+    """One order of a demand spike or surge, for ``_arrive`` to place."""
+
+    customer: Customer
+    sku: str
+    qty: int
+    ids: list[str]
+    """The spike's orders so far (``_arrive`` appends this one's id)."""
+    node: str | None = None
+    """The DC it is placed at (``None``: the customer's own)."""
+    ship_days: int = 2
+    """Days from now to the promised ship date."""
+    delivery_days: int = 8
+    """Days from now to the requested delivery date."""
+
+
 def end_of_day(t: int) -> int:
     return t - t % DAY + DAY - 1
 
@@ -166,8 +183,9 @@ class Twin:
         self.endpoint_free: dict[str, int] = {}
         self.carrier_down: dict[str, tuple[int, int]] = {}  # carrier -> (down, recovered)
         self.routine_returns: list[str] = []  # RMAs that need no one's attention
-        # node/SKU -> (orders of a demand spike on it, until when it may show)
-        self.spikes: dict[tuple[str, str], tuple[list[str], int]] = {}
+        # node/SKU -> (orders of a demand spike or surge on it, until when it may show,
+        # its fault kind)
+        self.spikes: dict[tuple[str, str], tuple[list[str], int, str]] = {}
         self.min_on_hand = 0
         self.products = self.business.products
         self.channels = list(config.channel_mix)
@@ -426,48 +444,94 @@ class Twin:
             self.later(7 * HOUR, 17 * HOUR, self._carrier_outage)  # while trucks roll
         for _ in range(self.poisson(self.config.faults.demand_spike)):
             self.later(8 * HOUR, 16 * HOUR, self._demand_spike)
+        for _ in range(self.poisson(self.config.faults.demand_surge)):
+            self.later(8 * HOUR, 16 * HOUR, self._demand_spike, True)
 
     # --- demand spikes ---
 
-    def _demand_spike(self) -> None:
+    def _demand_spike(self, surge: bool = False) -> None:
         """Several customers of one DC order the same scarce SKU within an hour or two,
-        each enough that at most one of them can be served from its stock."""
-        nodes = [
-            dc.id
-            for dc in self.config.dcs
-            if sum(c.node == dc.id for c in self.business.customers) >= 3
-        ]
-        if not nodes:
-            return
-        node = nodes[int(self.r() * len(nodes))]
+        each enough that at most one of them can be served from its stock.
+
+        A ``surge`` is the larger kind: 6-12 customers of every tier and of any region
+        order one of the top SKUs at one DC, 3-5 times its free stock in all, some of
+        them small (strategic ones most) and some large (standard ones most), a third
+        with a promise a day or two out, while the other DCs still hold the SKU."""
         now = self.sim.now_s
-        for key in [k for k, (_, until) in self.spikes.items() if until < now]:
+        if surge:
+            node = self.config.dcs[int(self.r() * len(self.config.dcs))].id
+            pool = self.products[: max(10, len(self.products) // 10)]
+        else:
+            nodes = [
+                dc.id
+                for dc in self.config.dcs
+                if sum(c.node == dc.id for c in self.business.customers) >= 3
+            ]
+            if not nodes:
+                return
+            node = nodes[int(self.r() * len(nodes))]
+            pool = self.products
+        for key in [k for k, (_, until, _) in self.spikes.items() if until < now]:
             del self.spikes[key]
-        sample = self.rng.sample(self.products, min(10, len(self.products)))
+
+        def free(n: str, sku: str) -> int:
+            return self.on_hand[(n, sku)] - self.allocated[(n, sku)]
+
+        others = [dc.id for dc in self.config.dcs if dc.id != node]
+        sample = self.rng.sample(pool, min(10, len(pool)))
         candidates = [
             p.sku
             for p in sample
             if (node, p.sku) not in self.spikes
-            and self.on_hand[(node, p.sku)] - self.allocated[(node, p.sku)] >= 2
+            and free(node, p.sku) >= (4 if surge else 2)
+            and (not surge or any(free(other, p.sku) > 0 for other in others))
         ]
         if not candidates:
             return
-        sku = min(candidates, key=lambda k: self.on_hand[(node, k)] - self.allocated[(node, k)])
-        available = self.on_hand[(node, sku)] - self.allocated[(node, sku)]
+        sku = min(candidates, key=lambda k: free(node, k))
+        available = free(node, sku)
+        ids: list[str] = []
+        self.spikes[(node, sku)] = (ids, now + DAY, "demand_surge" if surge else "demand_spike")
+        if surge:
+            for order in self._surge_orders(node, sku, available, ids):
+                self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, order)
+            return
         customers = [c for c in self.business.customers if c.node == node]
         chosen = self.rng.sample(customers, min(len(customers), self.between(3, 5)))
-        ids: list[str] = []
-        self.spikes[(node, sku)] = (ids, now + DAY)
         for c in chosen:
             qty = max(2, math.ceil(available * (0.55 + 0.4 * self.r())))
-            self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, (c, sku, qty, ids))
+            order = SpikeOrder(c, sku, qty, ids)
+            self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, order)
+
+    def _surge_orders(
+        self, node: str, sku: str, available: int, ids: list[str]
+    ) -> list[SpikeOrder]:
+        """A surge's orders: a customer of each tier at least, the rest of any tier."""
+        customers = self.business.customers
+        tiers = sorted({c.tier for c in customers})
+        chosen = [self.rng.choice([c for c in customers if c.tier == t]) for t in tiers]
+        rest = [c for c in customers if c not in chosen]
+        n = max(self.between(6, 12), len(chosen))
+        chosen += self.rng.sample(rest, min(len(rest), n - len(chosen)))
+        size = {"strategic": 0.5, "gold": 0.8, "silver": 1.0, "standard": 1.6}
+        shares = [size.get(c.tier, 1.0) * self.rng.lognormvariate(0, 0.6) for c in chosen]
+        demand = available * (3 + 2 * self.r())
+        orders = []
+        for c, share in zip(chosen, shares, strict=True):
+            qty = max(1, round(demand * share / sum(shares)))
+            tight = self.r() < 0.35  # promised to ship today or tomorrow
+            ship, delivery = (self.between(0, 1), self.between(2, 3)) if tight else (2, 8)
+            orders.append(SpikeOrder(c, sku, qty, ids, node, ship, delivery))
+        return orders
 
     def _spike_conflict(self, o: Order, key: tuple[str, str], now: int) -> bool:
-        """Record a demand spike when its orders contest the stock (``True``: recorded)."""
+        """Record a demand spike or surge when its orders contest the stock (``True``:
+        recorded). A surge's truth keeps its list of orders, so those arriving later join
+        it (ids are in arrival order, which is their sorted order)."""
         spike = self.spikes.get(key)
         if spike is None:
             return False
-        ids, until = spike
+        ids, until, fault = spike
         if now > until:
             del self.spikes[key]
             return False
@@ -477,12 +541,9 @@ class Twin:
         if len(failed) < 2:
             return False
         del self.spikes[key]
-        self.record(
-            "demand_spike",
-            f"{key[0]}/{key[1]}",
-            {"node_id": key[0], "sku": key[1], "order_ids": sorted(ids)},
-            now,
-        )
+        order_ids = ids if fault == "demand_surge" else sorted(ids)
+        keys = {"node_id": key[0], "sku": key[1], "order_ids": order_ids}
+        self.record(fault, f"{key[0]}/{key[1]}", keys, now)
         return True
 
     def _carrier_outage(self) -> None:
@@ -585,26 +646,27 @@ class Twin:
                 return kind
         return None
 
-    def _arrive(self, spike: tuple[Customer, str, int, list[str]] | None = None) -> None:
+    def _arrive(self, spike: SpikeOrder | None = None) -> None:
         if spike is None:
             c = self.business.customers[int(self.r() * len(self.business.customers))]
             fault = self._draw_fault()
         else:
-            c, fault = spike[0], None
+            c, fault = spike.customer, None
         channel = self.rng.choices(self.channels, self.channel_weights)[0]
         if fault == "edi_retry_duplicate":
             channel = "edi"
         order_id = self.next_id("SO-", 7, 1_000_001)
         po = self.next_id("WEB-", 8) if channel == "ecommerce" else self.next_id("45", 8)
-        o = Order(order_id, c, channel, c.node, [], [], po, fault=fault)
+        node = spike.node if spike is not None and spike.node else c.node
+        o = Order(order_id, c, channel, node, [], [], po, fault=fault)
         if spike is None:
             self._lines(o)
         else:
-            _, sku, qty, spike_ids = spike
+            sku, qty = spike.sku, spike.qty
             cents = c.prices.get(sku, self.business.by_sku[sku].price)
             o.lines.append({"line_id": "1", "sku": sku, "qty": qty, "unit_price": cents / 100})
             o.cents.append(cents)
-            spike_ids.append(o.id)
+            spike.ids.append(o.id)
         o.target = int(self.r() * len(o.lines))
         if fault == "pick_short" and o.lines[o.target]["qty"] < 4:
             self._set_line(o, o.target, qty=self.between(4, 20))
@@ -614,14 +676,15 @@ class Twin:
         if self.actionable:
             self.by_order[o.id] = o
         now = self.sim.now_s
+        ship_days, delivery_days = (spike.ship_days, spike.delivery_days) if spike else (2, 8)
         data = {
             "order_id": o.id,
             "customer_id": c.id,
             "channel": channel,
             "po_number": po,
             "currency": "USD",
-            "promised_ship_date": day_text(now + 2 * DAY),
-            "requested_delivery_date": day_text(now + 8 * DAY),
+            "promised_ship_date": day_text(now + ship_days * DAY),
+            "requested_delivery_date": day_text(now + delivery_days * DAY),
             "ship_to": self._ship_to(o),
             "lines": o.lines,
         }

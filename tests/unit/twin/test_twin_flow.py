@@ -79,7 +79,11 @@ def test_every_fault_kind_is_injected_and_recorded(tmp_path: Path) -> None:
     rates = {kind: 0.04 for kind in FAULT_KINDS}
     rates["asn_discrepancy"] = 0.5
     rates.update(
-        integration_failure=5.0, stale_erp_inventory=3.0, carrier_outage=3.0, demand_spike=3.0
+        integration_failure=5.0,
+        stale_erp_inventory=3.0,
+        carrier_outage=3.0,
+        demand_spike=3.0,
+        demand_surge=2.0,
     )
     config = SMALL.model_copy(
         update={"faults": SMALL.faults.model_copy(update=rates), "stock_cover_days": 3}
