@@ -35,6 +35,7 @@ from unsnag.state.model import Line as OrderLine
 from unsnag.state.model import Order, State
 
 REGION = "customer"
+SOURCES = frozenset({"reallocate", "substitute", "expedite_po", "partial_ship"})
 MIN_CONFIDENCE = 0.6
 SUBSTITUTE_VALUE = 0.9
 """A substitute protects this share of the line's value (the customer accepts it less
@@ -50,8 +51,9 @@ def options(case: Case, state: State, policy: Policy) -> list[Option]:
         return found
     order, line = located
     node = node or line.node_id
-    if node is None:
-        return found
+    actionable = [o for o in found if o.action in SOURCES and o.confidence >= MIN_CONFIDENCE]
+    if node is None or len(actionable) < 2:
+        return found  # nothing to choose between: the solver could only agree
     problem = _problem(state, policy, order, line, node, as_of(case))
     if sum(1 for supply in problem.supply if supply.qty > EPS) < 2:
         return found  # one source or none: nothing to weigh (and no solver call to pay for)
