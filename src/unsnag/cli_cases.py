@@ -13,18 +13,15 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from unsnag.errors import UnsnagError
+from unsnag.cli_common import console, err, friendly_errors
 
 case_app = typer.Typer(help="Work one case: show, assign, comment, approve, act, resolve.",
                        no_args_is_help=True)  # fmt: skip
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outbound actions: list and dispatch.", no_args_is_help=True)
 
-console = Console()
-err = Console(stderr=True)
 
 CaseId = Annotated[str, typer.Argument(help="Case id, e.g. C-1a2b3c4d5e.")]
 User = Annotated[str, typer.Option("--user", envvar="UNSNAG_USER", help="Who is acting.")]
@@ -48,14 +45,11 @@ def _service(policy_path: Path | None = None) -> Iterator[tuple[Any, Any]]:
     from unsnag.settings import load_settings
     from unsnag.store import open_store
 
-    try:
+    with friendly_errors():
         settings = load_settings()
         policy = load_policy(policy_path or settings.policy_path)
         with open_store(settings.database_url) as store:
             yield store, policy
-    except UnsnagError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _command(command: str, case_id: str, user: str, role: str, policy: Path | None,

@@ -28,7 +28,7 @@ import orjson
 from unsnag.cases.desk import Case
 from unsnag.connectors.base import DELIVERED, Connector
 from unsnag.connectors.log import LogSender
-from unsnag.connectors.twin import TwinSender
+from unsnag.connectors.twin import COMMANDS, TwinSender
 from unsnag.engine import Engine
 from unsnag.events import parse_event, parse_line
 from unsnag.policy import Policy
@@ -43,11 +43,8 @@ from unsnag.twin.emitter import DAY
 from unsnag.twin.flow import Twin
 from unsnag.twin.runner import expected_days
 
-TWIN_KINDS = frozenset(
-    {"release_hold", "reallocate", "reroute", "cancel_order", "correct_price",
-     "issue_credit_memo", "write_off", "apply_payment", "issue_invoice", "send_dunning",
-     "authorise_return", "partial_ship", "retry_interface"}
-)  # fmt: skip
+TWIN_KINDS = frozenset(COMMANDS)
+"""The action kinds the twin's systems carry out: those the twin connector maps."""
 
 
 MESSAGES = frozenset({"notify", "request_info", "recheck"})
