@@ -41,13 +41,19 @@ def run_command(
     actor: str,
     role: str,
     clock: Clock = _now,
+    session: IngestSession | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     """Check and carry out one command (``case.approved``...); the case afterwards.
 
     Raises NotFound, Forbidden or Conflict, writing nothing, when it may not be done.
+    A long-lived process passes its ``session`` (the engine it keeps in memory; the
+    caller serialises access to it); without one the engine is loaded for this command
+    and checkpointed after it.
     """
-    session = IngestSession(store, policy)
+    own = session is None
+    if session is None:
+        session = IngestSession(store, policy)
     resolver = session.engine.resolver
     fields = {name: value for name, value in fields.items() if value is not None}
     if command in ("case.approved", "case.rejected") and "approval_id" not in fields:
@@ -64,7 +70,8 @@ def run_command(
         at = watermark  # the log's own time runs ahead of ours (simulated or skewed data)
     raw = command_event(command, f"U-{uuid.uuid4().hex}", case_id, actor, role, at, **fields)
     session.feed([parse_event(raw, frozenset(policy.systems), own=True)])
-    session.close()
+    if own:
+        session.close()
     return store.get_case(case_id)
 
 

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from unsnag.cli_common import console, fail, friendly_errors
+from unsnag.cli_common import console, err, fail, friendly_errors
 from unsnag.policy import Policy, json_schema, load_policy
 
 app = typer.Typer(
@@ -262,40 +262,114 @@ def demo(
         float, typer.Option(help="Real seconds per simulated day in the live view.")
     ] = 0.3,
     policy: PolicyOpt = None,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            help="Then serve the dashboard and API while the twin goes on (default: on in a "
+            "terminal, off with --headless)."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    serve_day_seconds: Annotated[
+        float, typer.Option(help="Real seconds per simulated day while serving.")
+    ] = 60.0,
+    serve_days: Annotated[
+        int, typer.Option(help="Days of orders the twin goes on simulating while serving.")
+    ] = 60,
 ) -> None:
-    """Run the simulated distributor live against the engine, into an embedded SQLite store."""
+    """Run the simulated distributor live against the engine, into an embedded SQLite
+    store; then serve the dashboard over it while the twin goes on."""
     import time
 
     from rich.live import Live
 
-    from unsnag.demo import DemoTick, run_demo
+    from unsnag.demo import DemoTick, LiveTwin, run_demo
     from unsnag.store import open_store
 
+    serving = (not headless) if serve is None else serve
     for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         leftover.unlink(missing_ok=True)  # a demo starts from an empty store
     with friendly_errors():
         loaded = _policy(policy)
-        with open_store(f"sqlite:///{db}") as store:
-            if headless or not console.is_terminal:
+        store = open_store(f"sqlite:///{db}")
+        horizon = days + (serve_days if serving else 0)
+        live = LiveTwin(store, loaded, days=horizon, orders_per_day=orders_per_day, seed=seed)
+        stop_after = days if serving else None
+        if headless or not console.is_terminal:
+            report = run_demo(store, loaded, days=days, orders_per_day=orders_per_day,
+                              seed=seed, live=live, stop_after=stop_after)  # fmt: skip
+        else:
+            with Live(console=console, auto_refresh=False, transient=False) as view:
+
+                def show(tick: DemoTick) -> None:
+                    view.update(demo_view(tick), refresh=True)
+                    time.sleep(day_seconds)
+
                 report = run_demo(store, loaded, days=days, orders_per_day=orders_per_day,
-                                  seed=seed)  # fmt: skip
-            else:
-                with Live(console=console, auto_refresh=False, transient=False) as live:
-
-                    def show(tick: DemoTick) -> None:
-                        live.update(demo_view(tick), refresh=True)
-                        time.sleep(day_seconds)
-
-                    report = run_demo(store, loaded, days=days, orders_per_day=orders_per_day,
-                                      seed=seed, on_day=show)  # fmt: skip
-            open_now = len(store.list_cases(status="open"))
-            total = len(store.list_cases())
+                                  seed=seed, on_day=show, live=live,
+                                  stop_after=stop_after)  # fmt: skip
+        open_now = len(store.list_cases(status="open"))
+        total = len(store.list_cases())
     console.print(
         f"[bold]{report.accepted:,}[/] events, [bold]{total:,}[/] cases "
         f"({open_now:,} still open) in {db}. Look inside: "
         f"UNSNAG_DATABASE_URL=sqlite:///{db} unsnag cases",
         highlight=False,
     )
+    if not serving:
+        live.runtime.close()
+        store.close()
+        return
+    _serve_demo(live, store, loaded, db, host, port, serve_day_seconds)
+
+
+def _serve_demo(live: Any, store: Any, policy: Policy, db: Path, host: str, port: int,
+                day_seconds: float) -> None:  # fmt: skip
+    """Serve the dashboard over the demo store while the twin goes on, a simulated day
+    every ``day_seconds`` (actions approved in the dashboard reach the twin within a
+    second or two)."""
+    import threading
+    import time
+
+    from unsnag.api.auth import create_key
+    from unsnag.cli_serve import run_server
+    from unsnag.settings import load_settings
+
+    _, token = create_key(store, policy, "admin", name="demo admin")
+    stop = threading.Event()
+
+    def twin_loop() -> None:
+        next_day = time.monotonic() + day_seconds
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_day:
+                    live.tick()
+                    next_day = time.monotonic() + day_seconds
+                else:
+                    live.dispatch()
+            except Exception as exc:  # keep serving what there is
+                err.print(f"[yellow]twin stopped:[/] {exc}")
+                return
+            stop.wait(1.0)
+
+    thread = threading.Thread(target=twin_loop, name="unsnag-twin", daemon=True)
+    thread.start()
+    console.print(
+        f"Dashboard: [bold]http://{host}:{port}/[/]  ·  sign in with this admin key "
+        f"(shown once):\n{token}\nThe twin goes on, a simulated day every "
+        f"{day_seconds:g} s. Ctrl-C stops.",
+        highlight=False,
+    )
+    sys.stdout.flush()
+    with friendly_errors():
+        settings = load_settings().model_copy(update={"database_url": f"sqlite:///{db}"})
+    try:
+        run_server(live.runtime, settings, host, port, background=False)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        store.close()
 
 
 @app.command("dead-letters")
@@ -466,5 +540,11 @@ app.add_typer(shadow_app, name="shadow")
 from unsnag.cli_report import report as report_command  # noqa: E402
 
 app.command("report")(report_command)
+
+# The surfaces (issue 6/6): the API and dashboard, and API keys.
+from unsnag.cli_serve import keys_app, serve  # noqa: E402
+
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -22,12 +22,11 @@ import orjson
 from unsnag.connectors.base import Connector
 from unsnag.connectors.log import LogSender
 from unsnag.connectors.twin import TwinSender
-from unsnag.dispatch import Dispatcher
-from unsnag.events import parse_event
-from unsnag.inputs import Item, parse_items
+from unsnag.inputs import Item
 from unsnag.perf import batch_gc
 from unsnag.policy import Policy
 from unsnag.policy.resolution import LogConnector, TwinConnector
+from unsnag.runtime import Runtime
 from unsnag.service import IngestReport, IngestSession
 from unsnag.store import StorePort
 from unsnag.twin import load_config
@@ -89,6 +88,79 @@ def demo_policy(policy: Policy) -> Policy:
     return policy.model_copy(update={"resolution": changed})
 
 
+class LiveTwin:
+    """The twin driving a :class:`~unsnag.runtime.Runtime`: one simulated day per
+    :meth:`tick`, its events through the inbound path, the outbox dispatched to the twin
+    (which answers with confirming events) and to a log. The twin is not thread-safe:
+    everything that touches it runs under the runtime's lock."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        policy: Policy,
+        *,
+        days: int,
+        orders_per_day: float,
+        seed: int,
+        config: TwinConfig | None = None,
+    ) -> None:
+        self.config = config or load_config()
+        self.pending: list[bytes] = []
+        self.twin = Twin(self.config, days, orders_per_day, seed, self.pending.append,
+                         actionable=True)  # fmt: skip
+        senders: dict[str, Connector] = {"twin": TwinSender(self.twin), "log": LogSender()}
+        self.runtime = Runtime(store, demo_policy(policy), connectors=senders,
+                               clock=lambda: self.twin.sim.now)  # fmt: skip
+        self.days_expected = expected_days(self.config, days)
+        self.day = 0
+        self.delivered = 0
+        self.twin.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the twin has anything left to simulate."""
+        return len(self.twin.sim) > 0
+
+    @property
+    def date(self) -> datetime:
+        return self.config.start + timedelta(days=self.day)
+
+    def _feed(self) -> None:
+        items: list[Item] = [
+            ("twin", n, line, orjson.loads(line)) for n, line in enumerate(self.pending)
+        ]
+        self.pending.clear()
+        if items:
+            self.runtime.ingest(items)
+
+    def tick(self) -> None:
+        """Simulate one more day, take in its events, then dispatch what is due."""
+        with self.runtime.lock:
+            self.day += 1
+            self.twin.sim.run(until=self.twin.t0 + self.day * DAY)
+            self.twin.emitter.flush()
+            self._feed()
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        """Send the due actions (to the twin, under the lock)."""
+        with self.runtime.lock:
+            self.delivered += self.runtime.dispatch(limit=100_000).delivered
+
+    def view(self, top: int = 12) -> DemoTick:
+        with self.runtime.lock:
+            return _tick(self.runtime.session, self.day, max(self.days_expected, self.day),
+                         self.date, top, self.delivered)  # fmt: skip
+
+    def finish(self) -> IngestReport:
+        """What the systems report after the last simulated day; checkpoint."""
+        with self.runtime.lock:
+            self.twin.emitter.flush(everything=True)
+            self._feed()
+            self.runtime.checkpoint()
+            return self.runtime.session.report
+
+
 def run_demo(
     store: StorePort,
     policy: Policy,
@@ -99,41 +171,26 @@ def run_demo(
     config: TwinConfig | None = None,
     on_day: Callable[[DemoTick], None] | None = None,
     top: int = 12,
+    live: LiveTwin | None = None,
+    stop_after: int | None = None,
 ) -> IngestReport:
     """Simulate ``days`` of orders (and their aftermath) into ``store``, a day at a time,
-    resolving cases through the twin where the policy lets the playbooks act."""
-    twin_config = config or load_config()
-    pending: list[bytes] = []
-    extra = frozenset(policy.systems)
-    loop_policy = demo_policy(policy)
-    twin = Twin(twin_config, days, orders_per_day, seed, pending.append, actionable=True)
+    resolving cases through the twin where the policy lets the playbooks act. Pass
+    ``live`` to run a twin you keep (to serve it afterwards), and ``stop_after`` to
+    return after that many simulated days with the twin still going."""
     with batch_gc():
-        session = IngestSession(store, loop_policy)
-
-        def feed_pending() -> None:
-            items: list[Item] = [
-                ("twin", n, line, orjson.loads(line)) for n, line in enumerate(pending)
-            ]
-            pending.clear()
-            session.feed(parse_items(iter(items), extra))
-
-        def report(raw: dict[str, Any]) -> None:
-            session.feed([parse_event(raw, extra, own=True)])
-
-        senders: dict[str, Connector] = {"twin": TwinSender(twin), "log": LogSender()}
-        dispatcher = Dispatcher(store, senders, loop_policy.resolution, lambda: twin.sim.now,
-                                report)  # fmt: skip
-        twin.start()
-        total, day, delivered = expected_days(twin_config, days), 0, 0
-        while len(twin.sim):
-            day += 1
-            twin.sim.run(until=twin.t0 + day * DAY)
-            twin.emitter.flush()
-            feed_pending()
-            delivered += dispatcher.run_once(limit=100_000).delivered
+        owned = live is None
+        if live is None:
+            live = LiveTwin(store, policy, days=days, orders_per_day=orders_per_day,
+                            seed=seed, config=config)  # fmt: skip
+        while live.running and (stop_after is None or live.day < stop_after):
+            live.tick()
             if on_day is not None:
-                date = twin_config.start + timedelta(days=day)
-                on_day(_tick(session, day, max(total, day), date, top, delivered))
-        twin.emitter.flush(everything=True)
-        feed_pending()  # what the systems report after the last simulated day
-        return session.close()
+                on_day(live.view(top))
+        if stop_after is not None and live.running:
+            live.runtime.checkpoint()
+            return live.runtime.session.report
+        report = live.finish()
+        if owned:
+            live.runtime.close()
+        return report

@@ -95,17 +95,27 @@ class IngestSession:
     def feed(self, items: Iterable[Event | Refused]) -> IngestReport:
         """Append, detect and upsert the changed cases, one store batch at a time."""
         for batch in _batched(items, BATCH):
-            _ingest_batch(self.store, self.engine, batch, self.report)
-            if self.shadow is not None:
-                self.shadow.feed(batch)
+            self.feed_batch(batch)
         return self.report
 
-    def close(self) -> IngestReport:
+    def feed_batch(self, batch: list[Event | Refused]) -> list[str]:
+        """Ingest one batch; per item ``accepted``, ``duplicate`` or ``refused``."""
+        outcomes = _ingest_batch(self.store, self.engine, batch, self.report)
+        if self.shadow is not None:
+            self.shadow.feed(batch)
+        return outcomes
+
+    def checkpoint(self) -> None:
+        """Save the engine as of the log's end, and go on (a long-lived process calls
+        this now and then so a restart need not replay the whole log)."""
         self.engine.advance()
         _flush_cases(self.store, self.engine, self.report)
         self.store.save_checkpoint(
             CHECKPOINT, self.store.last_seq(), self.policy.version, self.engine.snapshot()
         )
+
+    def close(self) -> IngestReport:
+        self.checkpoint()
         if self.shadow is not None:
             self.shadow.close()
         return self.report
@@ -129,7 +139,7 @@ def ingest(
 
 def _ingest_batch(
     store: StorePort, engine: Engine, batch: list[Event | Refused], report: IngestReport
-) -> None:
+) -> list[str]:
     events = [item for item in batch if isinstance(item, Event)]
     refused = [item for item in batch if isinstance(item, Refused)]
     if refused:
@@ -138,13 +148,17 @@ def _ingest_batch(
             [DeadLetter(r.raw, r.reason, r.field, r.origin, now) for r in refused]
         )
         report.refused += len(refused)
+    verdicts: dict[int, str] = {}
     for event, is_new in zip(events, store.append_events(events), strict=True):
         if is_new and engine.step(event):
             report.accepted += 1
+            verdicts[id(event)] = "accepted"
         else:
             report.duplicates += 1
+            verdicts[id(event)] = "duplicate"
     engine.advance()
     _flush_cases(store, engine, report)
+    return [verdicts.get(id(item), "refused") for item in batch]
 
 
 def _flush_cases(store: StorePort, engine: Engine, report: IngestReport) -> None:

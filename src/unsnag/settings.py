@@ -58,6 +58,42 @@ class Settings(BaseSettings):
         description="YAML policy file; None means the policy shipped with unsnag",
     )
 
+    # --- the API and dashboard (unsnag serve) ------------------------------------------
+    webhook_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Inbound HMAC-SHA256 secret per event source (system or full source, "
+        'e.g. {"erp": "…"}); events from a source listed here must come signed '
+        "(X-Unsnag-Timestamp, X-Unsnag-Signature: sha256=HMAC(secret, ts + '.' + body))",
+    )
+    webhook_tolerance_s: int = Field(
+        default=300, ge=1, description="How old a signed request's timestamp may be"
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="JWKS URL of an OIDC provider; None turns OIDC tokens off"
+    )
+    oidc_issuer: str | None = Field(default=None, description="Required `iss` of OIDC tokens")
+    oidc_audience: str | None = Field(default=None, description="Required `aud` of OIDC tokens")
+    oidc_role_claim: str = Field(default="unsnag_role", description="Claim naming the role")
+    oidc_team_claim: str = Field(default="unsnag_team", description="Claim naming the team")
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=1, description="Requests per minute per key (token bucket)"
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Bucket size (burst)")
+    max_body_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted"
+    )
+    max_batch_events: int = Field(
+        default=5000, ge=1, description="Most events in one POST /v1/events"
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="Key that signs dashboard sessions and CSRF tokens; None makes a random "
+        "one at start (sessions end when the server restarts)",
+    )
+    metrics_public: bool = Field(
+        default=True, description="Serve /metrics without a key (for a Prometheus scraper)"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

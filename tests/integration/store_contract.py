@@ -13,14 +13,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
-from unsnag.errors import NotFound, StoreError
-from unsnag.events import Event, parse_event
+from unsnag.errors import Conflict, NotFound, StoreError
+from unsnag.events import Event, parse_event, parse_instant
 from unsnag.resolve.audit import GENESIS, entry_hash, verify
 from unsnag.resolve.model import AuditEntry, OutboxItem
-from unsnag.store import DeadLetter, Store, StorePort, open_store
+from unsnag.store import (
+    SORTS,
+    ApiKey,
+    CaseQuery,
+    DeadLetter,
+    IdempotentResponse,
+    Store,
+    StorePort,
+    cursor_of,
+    open_store,
+)
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -103,10 +114,404 @@ def later(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
+def api_key(key_id: str, created: datetime = T0, **changes: Any) -> ApiKey:
+    fields: dict[str, Any] = {
+        "id": key_id,
+        "hash": "ab" * 32,
+        "role": "operator",
+        "team": "warehouse",
+        "name": f"key {key_id}",
+        "created_at": created,
+    }
+    return ApiKey(**(fields | changes))
+
+
+def response(
+    key: str, scope: str = "k1", created: datetime = T0, body: str = '{"accepted": 1}'
+) -> IdempotentResponse:
+    return IdempotentResponse(scope, key, "cd" * 32, 202, body, created)
+
+
+def at(hour: int, minute: int = 0) -> str:
+    return f"2026-05-04T{hour:02d}:{minute:02d}:00Z"
+
+
+def queue() -> list[dict[str, Any]]:
+    """Four cases that differ in every queried column."""
+    return [
+        case(
+            "C-1",
+            priority=10.0,
+            refs={"order_id": "SO-1", "sku": "A"},
+            opened_at=at(8),
+            due_at=at(12),
+        ),
+        case(
+            "C-2",
+            type="credit.hold",
+            owner_team="finance",
+            priority=50.0,
+            refs={"customer_id": "CU-1", "order_id": "SO-2"},
+            opened_at="2026-05-04T11:00:00+02:00",  # 09:00 UTC
+            due_at=None,
+        ),
+        case(
+            "C-3",
+            status="closed",
+            priority=90.0,
+            refs={"order_id": "SO-1", "sku": ["B", "C"]},
+            opened_at=at(7),
+            due_at=at(10),
+            closed_at=at(9),
+        ),
+        case(
+            "C-4",
+            type="late.shipment",
+            owner_team="logistics",
+            status="snoozed",
+            priority=30.0,
+            refs={"customer_id": "CU-1", "order_id": "SO-1"},
+            opened_at=at(10),
+            due_at=at(9),
+        ),
+    ]
+
+
+def paging_cases() -> list[dict[str, Any]]:
+    """57 cases with tied priorities and times, missing due dates, mixed-case ids and
+    times given in several zones: every corner of the keyset order."""
+    names = [f"C-{n:02}" for n in range(50)] + ["c-01", "C_9", "a", "B", "Z-1", "C-1", "~"]
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    cases = []
+    for n, name in enumerate(names):
+        opened = T0 + timedelta(hours=n % 7, microseconds=n % 2)
+        due = None if n % 4 == 0 else T0 + timedelta(hours=(n * 5) % 9)
+        cases.append(
+            case(
+                name,
+                priority=[10.0, 20.0, 20.0, 33.25, 0.0][n % 5],
+                status=["open", "open", "snoozed"][n % 3],
+                opened_at=opened.astimezone(zones[n % 3]).isoformat(),
+                due_at=None if due is None else due.astimezone(zones[(n + 1) % 3]).isoformat(),
+                updated_at=(T0 + timedelta(minutes=n % 3)).isoformat(),
+            )
+        )
+    return cases
+
+
+def expected_order(cases: list[dict[str, Any]], sort: str) -> list[str]:
+    """The ids in ``sort`` order worked out independently: value, then id, nulls last."""
+    name = sort.lstrip("-")
+
+    def value(c: dict[str, Any]) -> Any:
+        raw = c[name]
+        return raw if name == "priority" or raw is None else parse_instant(raw)
+
+    by_id = sorted(cases, key=lambda c: c["id"])
+    present = [c for c in by_id if value(c) is not None]
+    present.sort(key=value, reverse=sort.startswith("-"))  # stable: ties stay by id
+    return ids(present) + [c["id"] for c in by_id if value(c) is None]
+
+
+def page_through(store: StorePort, query: CaseQuery) -> list[list[str]]:
+    """Every page of ``query``, each cursor sent through JSON as an API client would."""
+    pages: list[list[str]] = []
+    after: tuple[Any, str] | None = None
+    while True:
+        rows = store.query_cases(CaseQuery(**{**_fields(query), "after": after}))
+        pages.append(ids(rows))
+        if len(rows) < query.limit:
+            return pages
+        value, last = orjson.loads(orjson.dumps(cursor_of(rows[-1], query.sort)))
+        after = (value, last)
+
+
+def _fields(query: CaseQuery) -> dict[str, Any]:
+    return {name: getattr(query, name) for name in CaseQuery.__dataclass_fields__}
+
+
 # --- the contract -----------------------------------------------------------------------
 
 
-class StoreContract:
+class ApiStoreContract:
+    """What the HTTP API and dashboard need: keys, idempotency, case queries, stats."""
+
+    # API keys
+
+    def test_an_api_key_round_trips_in_utc(self, store: StorePort) -> None:
+        local = T0.astimezone(timezone(timedelta(hours=3)))
+        store.add_api_key(api_key("k3f9a1c2d", created=local, team=None, name=None))
+        stored = store.get_api_key("k3f9a1c2d")
+        assert stored == api_key("k3f9a1c2d", team=None, name=None)
+        assert stored.created_at.utcoffset() == timedelta(0) and stored.revoked_at is None
+
+    def test_an_api_key_id_is_taken_once(self, store: StorePort) -> None:
+        store.add_api_key(api_key("k1"))
+        with pytest.raises(Conflict, match="k1"):
+            store.add_api_key(api_key("k1", role="admin"))
+        assert store.get_api_key("k1").role == "operator"
+        assert len(store.list_api_keys()) == 1
+
+    def test_an_unknown_api_key_is_not_found(self, store: StorePort) -> None:
+        with pytest.raises(NotFound):
+            store.get_api_key("k-missing")
+        with pytest.raises(NotFound):
+            store.revoke_api_key("k-missing", T0)
+
+    def test_api_keys_are_listed_by_creation_then_id(self, store: StorePort) -> None:
+        for key in (api_key("kb", later(1)), api_key("kz"), api_key("ka", later(1))):
+            store.add_api_key(key)
+        assert [key.id for key in store.list_api_keys()] == ["kz", "ka", "kb"]
+
+    def test_revoking_twice_keeps_the_first_time(self, store: StorePort) -> None:
+        store.add_api_key(api_key("k1"))
+        store.add_api_key(api_key("k2"))
+        store.revoke_api_key("k1", later(5).astimezone(timezone(timedelta(hours=-7))))
+        store.revoke_api_key("k1", later(9))
+        assert store.get_api_key("k1").revoked_at == later(5)
+        assert [key.revoked_at for key in store.list_api_keys()] == [later(5), None]
+
+    def test_a_naive_revocation_time_is_refused(self, store: StorePort) -> None:
+        store.add_api_key(api_key("k1"))
+        with pytest.raises(StoreError):
+            store.revoke_api_key("k1", datetime(2026, 5, 4))
+        assert store.get_api_key("k1").revoked_at is None
+
+    # idempotency
+
+    def test_the_first_idempotent_response_wins(self, store: StorePort) -> None:
+        assert store.get_idempotent("k1", "req-1") is None
+        assert store.put_idempotent(response("req-1")) is True
+        second = response("req-1", body='{"other": 2}', created=later(1))
+        assert store.put_idempotent(second) is False
+        assert store.get_idempotent("k1", "req-1") == response("req-1")
+
+    def test_idempotency_keys_are_scoped_to_their_sender(self, store: StorePort) -> None:
+        assert store.put_idempotent(response("req-1", scope="k1"))
+        assert store.put_idempotent(response("req-1", scope="k2", body="{}"))
+        record = store.get_idempotent("k2", "req-1")
+        assert record is not None and record.body == "{}"
+        assert store.get_idempotent("k3", "req-1") is None
+
+    def test_old_idempotency_records_are_pruned(self, store: StorePort) -> None:
+        for n, created in enumerate((T0, later(10), later(20))):
+            store.put_idempotent(response(f"req-{n}", created=created))
+        assert store.prune_idempotent(later(10)) == 1
+        assert store.get_idempotent("k1", "req-0") is None
+        assert store.get_idempotent("k1", "req-1") is not None
+        assert store.prune_idempotent(later(10)) == 0
+        assert store.prune_idempotent(later(3600)) == 2
+
+    def test_an_idempotent_response_comes_back_as_given(self, store: StorePort) -> None:
+        local = later(0.5).astimezone(timezone(timedelta(hours=2)))
+        given = IdempotentResponse("sub:ana", "Zoë-Ω", "ef" * 32, 409, '{"t": "Zoë"}', local)
+        store.put_idempotent(given)
+        stored = store.get_idempotent("sub:ana", "Zoë-Ω")
+        assert stored == given and stored.created_at.utcoffset() == timedelta(0)
+
+    # dead letters: fix and replay
+
+    def test_a_dead_letter_is_read_by_id(self, store: StorePort) -> None:
+        store.add_dead_letters([dead_letter("1"), dead_letter("2\x00")])
+        first, second = store.list_dead_letters()
+        assert store.get_dead_letter(second.id) == second
+        assert store.get_dead_letter(first.id).raw == "1"
+        with pytest.raises(NotFound):
+            store.get_dead_letter(second.id + 100)
+
+    def test_replayed_dead_letters_are_marked_and_filtered(self, store: StorePort) -> None:
+        store.add_dead_letters([dead_letter("1"), dead_letter("2"), dead_letter("3")])
+        one, two, three = store.list_dead_letters()
+        store.mark_dead_letter_replayed(two.id, later(5).astimezone(timezone(timedelta(hours=1))))
+        store.mark_dead_letter_replayed(two.id, later(9))  # again: the first time stays
+        assert store.get_dead_letter(two.id).replayed_at == later(5)
+        assert [d.raw for d in store.list_dead_letters(replayed=True)] == ["2"]
+        assert [d.raw for d in store.list_dead_letters(replayed=False)] == ["1", "3"]
+        assert [d.raw for d in store.list_dead_letters(replayed=None)] == ["1", "2", "3"]
+        assert [d.raw for d in store.list_dead_letters(1, one.id, replayed=False)] == ["3"]
+        assert store.list_dead_letters(10, three.id) == []
+
+    def test_marking_an_unknown_dead_letter_is_not_found(self, store: StorePort) -> None:
+        with pytest.raises(NotFound):
+            store.mark_dead_letter_replayed(12345, T0)
+
+    def test_dead_letters_are_counted_by_origin_and_hour(self, store: StorePort) -> None:
+        def letter(origin: str | None, when: datetime) -> DeadLetter:
+            return DeadLetter("x", "bad", None, origin, when)
+
+        hour = timedelta(hours=1)
+        store.add_dead_letters(
+            [
+                letter("a.jsonl", T0 - timedelta(microseconds=1)),  # before the window
+                letter("b.jsonl", T0),
+                letter("a.jsonl", T0 + timedelta(minutes=59, seconds=59, microseconds=999999)),
+                letter(None, T0 + timedelta(minutes=1)),
+                letter("a.jsonl", (T0 + hour).astimezone(timezone(timedelta(hours=-3)))),
+                letter("a.jsonl", T0 + 2 * hour + timedelta(seconds=1)),
+                letter("a.jsonl", T0 + 2 * hour + timedelta(seconds=2)),
+            ]
+        )
+        counts = store.dead_letter_counts(T0)
+        assert counts == [
+            (None, T0, 1),
+            ("a.jsonl", T0, 1),
+            ("b.jsonl", T0, 1),
+            ("a.jsonl", T0 + hour, 1),
+            ("a.jsonl", T0 + 2 * hour, 2),
+        ]
+        assert all(bucket.utcoffset() == timedelta(0) for _, bucket, _ in counts)
+        assert store.dead_letter_counts(T0 + 3 * hour) == []
+
+    # event stats
+
+    def test_events_are_counted_by_source_and_hour_received(self, store: StorePort) -> None:
+        before = datetime.now(UTC)
+        store.append_events([event("a", "crm"), event("b", "erp"), event("c", "crm")])
+        store.append_events([event("a", "crm")])  # a duplicate is not counted again
+        after = datetime.now(UTC)
+        counts = store.event_counts(before - timedelta(seconds=1))
+        totals: dict[str, int] = {}
+        for source, bucket, n in counts:
+            assert bucket.utcoffset() == timedelta(0) and bucket == bucket.replace(minute=0)
+            assert (bucket.second, bucket.microsecond) == (0, 0)
+            assert before - timedelta(hours=1) < bucket <= after
+            totals[source] = totals.get(source, 0) + n
+        assert totals == {"crm": 2, "erp": 1}
+        assert counts == sorted(counts, key=lambda row: (row[1], row[0]))
+        if len(counts) == 2:  # the append did not straddle an hour
+            assert [source for source, _, _ in counts] == ["crm", "erp"]
+        assert store.event_counts(after + timedelta(seconds=1)) == []
+        assert store.event_counts(before - timedelta(hours=2), before - timedelta(hours=1)) == []
+        assert store.event_counts(before - timedelta(seconds=1), after + timedelta(seconds=1))
+
+    # case queries
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({}, ["C-3", "C-2", "C-4", "C-1"]),
+            ({"types": ("pick.short",)}, ["C-3", "C-1"]),
+            ({"types": ("pick.short", "credit.hold")}, ["C-3", "C-2", "C-1"]),
+            ({"teams": ("finance", "logistics")}, ["C-2", "C-4"]),
+            ({"statuses": ("open",)}, ["C-2", "C-1"]),
+            ({"statuses": ("open", "snoozed")}, ["C-2", "C-4", "C-1"]),
+            ({"refs": (("order_id", "SO-1"),)}, ["C-3", "C-4", "C-1"]),
+            ({"refs": (("order_id", "SO-1"), ("customer_id", "CU-1"))}, ["C-4"]),
+            ({"refs": (("sku", "B"), ("sku", "C"))}, ["C-3"]),
+            ({"refs": (("sku", "A"), ("sku", "B"))}, []),
+            ({"refs": (("customer_id", "SO-1"),)}, []),
+            ({"min_priority": 30}, ["C-3", "C-2", "C-4"]),
+            ({"max_priority": 30.0}, ["C-4", "C-1"]),
+            ({"min_priority": 30.0, "max_priority": 50.0}, ["C-2", "C-4"]),
+            ({"due_before": T0 + timedelta(hours=2)}, ["C-4"]),
+            ({"due_before": T0 + timedelta(hours=2, seconds=1)}, ["C-3", "C-4"]),
+            ({"opened_from": T0}, ["C-2", "C-4", "C-1"]),
+            ({"opened_to": T0 + timedelta(hours=1)}, ["C-3", "C-1"]),
+            ({"opened_from": T0, "opened_to": T0 + timedelta(hours=2)}, ["C-2", "C-1"]),
+            (
+                {
+                    "types": ("pick.short", "late.shipment"),
+                    "statuses": ("closed", "snoozed"),
+                    "refs": (("order_id", "SO-1"),),
+                    "min_priority": 20.0,
+                    "opened_from": T0 - timedelta(hours=1),
+                },
+                ["C-3", "C-4"],
+            ),
+            ({"teams": ("nobody",)}, []),
+        ],
+    )
+    def test_cases_are_queried_by_each_filter(
+        self, store: StorePort, filters: dict[str, Any], expected: list[str]
+    ) -> None:
+        store.upsert_cases(queue())
+        assert ids(store.query_cases(CaseQuery(**filters))) == expected
+        query = CaseQuery(**filters, limit=1, sort="due_at", after=(at(23), "~"))
+        assert store.count_cases(query) == len(expected)  # paging is no filter
+
+    def test_query_filter_times_may_be_in_any_zone(self, store: StorePort) -> None:
+        store.upsert_cases(queue())
+        local = (T0 + timedelta(hours=1)).astimezone(timezone(timedelta(hours=5, minutes=30)))
+        assert ids(store.query_cases(CaseQuery(opened_to=local))) == ["C-3", "C-1"]
+        with pytest.raises(StoreError):
+            store.query_cases(CaseQuery(opened_to=datetime(2026, 5, 4)))
+
+    @pytest.mark.parametrize("sort", [*SORTS, *(f"-{s}" for s in SORTS)])
+    def test_paging_gives_every_case_once_in_order(self, store: StorePort, sort: str) -> None:
+        cases = paging_cases()
+        store.upsert_cases(cases)
+        pages = page_through(store, CaseQuery(sort=sort, limit=10))
+        assert [len(page) for page in pages] == [10, 10, 10, 10, 10, 7]
+        assert [i for page in pages for i in page] == expected_order(cases, sort)
+
+    @pytest.mark.parametrize("sort", ["due_at", "-due_at", "-priority", "updated_at"])
+    def test_paging_a_filtered_query(self, store: StorePort, sort: str) -> None:
+        cases = paging_cases()
+        store.upsert_cases(cases)
+        query = CaseQuery(statuses=("open",), min_priority=10.0, sort=sort, limit=7)
+        got = [i for page in page_through(store, query) for i in page]
+        wanted = [c for c in cases if c["status"] == "open" and c["priority"] >= 10.0]
+        assert got == expected_order(wanted, sort)
+        assert store.count_cases(query) == len(wanted)
+
+    def test_a_cursor_is_json_and_a_page_starts_after_it(self, store: StorePort) -> None:
+        store.upsert_cases(queue())
+        c2 = store.get_case("C-2")
+        assert cursor_of(c2, "-priority") == (50.0, "C-2")
+        assert cursor_of(c2, "due_at") == (None, "C-2")
+        assert cursor_of(c2, "opened_at") == ("2026-05-04T09:00:00+00:00", "C-2")
+        after = cursor_of(store.get_case("C-4"), "-due_at")
+        assert ids(store.query_cases(CaseQuery(sort="-due_at", after=after))) == ["C-2"]
+        after = cursor_of(store.get_case("C-1"), "opened_at")
+        assert ids(store.query_cases(CaseQuery(sort="opened_at", after=after))) == ["C-2", "C-4"]
+        tied = CaseQuery(sort="priority", after=(30.0, "C-3"), limit=2)
+        assert ids(store.query_cases(tied)) == ["C-4", "C-2"]  # C-4 ties at 30 after C-3
+        assert store.query_cases(CaseQuery(limit=0)) == []
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            CaseQuery(sort="name"),
+            CaseQuery(sort="--priority"),
+            CaseQuery(sort="priority", after=(None, "C-1")),
+            CaseQuery(sort="priority", after=("high", "C-1")),
+            CaseQuery(sort="due_at", after=("not a time", "C-1")),
+            CaseQuery(sort="opened_at", after=(None, "C-1")),
+            CaseQuery(sort="due_at", after=("C-1",)),  # type: ignore[arg-type]
+        ],
+    )
+    def test_a_bad_sort_or_cursor_is_a_value_error(
+        self, store: StorePort, query: CaseQuery
+    ) -> None:
+        store.upsert_cases(queue())
+        with pytest.raises(ValueError):
+            store.query_cases(query)
+
+    def test_a_bad_sort_names_the_allowed_ones(self, store: StorePort) -> None:
+        with pytest.raises(ValueError, match=r"priority.*due_at.*opened_at.*updated_at"):
+            store.query_cases(CaseQuery(sort="age"))
+        with pytest.raises(ValueError, match="-due_at"):
+            cursor_of(case("C-1"), "age")
+
+    def test_cases_are_counted_by_a_column(self, store: StorePort) -> None:
+        store.upsert_cases(queue())
+        assert store.case_counts("type") == {"pick.short": 2, "credit.hold": 1, "late.shipment": 1}
+        assert store.case_counts("owner_team", ("open",)) == {"warehouse": 1, "finance": 1}
+        assert store.case_counts("status", ("open", "snoozed", "gone")) == {"open": 2, "snoozed": 1}
+        assert store.case_counts("status") == {"open": 2, "closed": 1, "snoozed": 1}
+        assert store.case_counts("type", ("gone",)) == {}
+        with pytest.raises(ValueError, match="owner_team"):
+            store.case_counts("priority")
+
+    def test_counts_follow_upserts(self, store: StorePort) -> None:
+        store.upsert_cases(queue())
+        store.upsert_cases([case("C-1", status="closed", refs={"order_id": "SO-9"})])
+        assert store.count_cases(CaseQuery(statuses=("open",))) == 1
+        assert store.count_cases(CaseQuery(refs=(("order_id", "SO-1"),))) == 2
+        assert store.count_cases(CaseQuery(refs=(("order_id", "SO-9"),))) == 1
+
+
+class StoreContract(ApiStoreContract):
     """Subclasses provide a ``store`` fixture yielding an empty store to test."""
 
     # event log
@@ -567,6 +972,26 @@ class DurableStoreContract(StoreContract, ABC):
             assert not worker.is_alive(), "the claim waited for the locked row"
         assert claimed == ["k2", "k3"]
         assert keys(store.claim_actions(T0, 10, 60)) == ["k1"]
+
+    def test_racing_idempotent_writers_store_one_response(self, store: StorePort) -> None:
+        def put(other: StorePort, worker: int) -> list[str]:
+            won = other.put_idempotent(response("req-1", body=f'{{"worker": {worker}}}'))
+            return [f'{{"worker": {worker}}}'] if won else []
+
+        winners = [body for bodies in in_parallel(self.url, 4, put) for body in bodies]
+        record = store.get_idempotent("k1", "req-1")
+        assert len(winners) == 1 and record is not None and record.body == winners[0]
+
+    def test_api_keys_and_replays_are_still_there_after_reopening(self, store: StorePort) -> None:
+        store.add_api_key(api_key("k1"))
+        store.put_idempotent(response("req-1"))
+        store.add_dead_letters([dead_letter("{bad")])
+        [letter] = store.list_dead_letters()
+        store.mark_dead_letter_replayed(letter.id, later(1))
+        with self.reopen(store) as again:
+            assert again.get_api_key("k1") == api_key("k1")
+            assert again.get_idempotent("k1", "req-1") == response("req-1")
+            assert again.get_dead_letter(letter.id).replayed_at == later(1)
 
     def test_data_is_still_there_after_reopening(self, store: StorePort) -> None:
         store.append_events(events(3))

@@ -10,17 +10,34 @@ from __future__ import annotations
 from unsnag.store.connect import make_engine
 from unsnag.store.memory import MemoryStore
 from unsnag.store.migrate import upgrade
-from unsnag.store.port import Case, DeadLetter, StoredDeadLetter, StorePort
+from unsnag.store.port import (
+    COUNT_BY,
+    SORTS,
+    ApiKey,
+    Case,
+    CaseQuery,
+    DeadLetter,
+    IdempotentResponse,
+    StoredDeadLetter,
+    StorePort,
+    cursor_of,
+)
 from unsnag.store.sql import Store
 from unsnag.store.tables import metadata
 
 __all__ = [
+    "COUNT_BY",
+    "SORTS",
+    "ApiKey",
     "Case",
+    "CaseQuery",
     "DeadLetter",
+    "IdempotentResponse",
     "MemoryStore",
     "Store",
     "StorePort",
     "StoredDeadLetter",
+    "cursor_of",
     "metadata",
     "open_store",
     "upgrade",

@@ -7,33 +7,41 @@ exactly as it would against SQLite or PostgreSQL.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from unsnag.errors import NotFound
+from unsnag.errors import Conflict, NotFound
 from unsnag.events import Event, parse_instant
 from unsnag.resolve.audit import GENESIS, entry_hash
 from unsnag.resolve.model import AuditEntry, OutboxItem
 from unsnag.store.port import (
+    COUNT_BY,
     DELIVERED,
     FAILED,
     PENDING,
+    ApiKey,
     Case,
+    CaseQuery,
     ChainedEntry,
     Closing,
     DeadLetter,
+    IdempotentResponse,
     StoredAction,
     StoredDeadLetter,
     case_columns,
     case_order,
     case_refs,
     chainable,
+    check_query,
     dump,
+    hour_of,
     outbox_columns,
+    sort_key,
     utc,
 )
 
@@ -47,6 +55,7 @@ class MemoryStore(Closing):
 
     def __init__(self) -> None:
         self._events: list[dict[str, Any]] = []
+        self._received: list[tuple[str, datetime]] = []  # (source, received_at) per event
         self._keys: set[tuple[str, str]] = set()
         self._dead: list[StoredDeadLetter] = []
         self._cases: dict[str, Case] = {}
@@ -55,17 +64,21 @@ class MemoryStore(Closing):
         self._audit: list[ChainedEntry] = []
         self._chained: set[str] = set()
         self._head = GENESIS
+        self._api_keys: dict[str, ApiKey] = {}
+        self._idempotent: dict[tuple[str, str], IdempotentResponse] = {}
 
     # --- event log ---------------------------------------------------------------------
 
     def append_events(self, events: Sequence[Event]) -> list[bool]:
         documents = [_copy(event.raw) for event in events]  # all or nothing, like a txn
         stored: list[bool] = []
+        now = datetime.now(UTC)
         for event, document in zip(events, documents, strict=True):
             is_new = event.key not in self._keys
             if is_new:
                 self._keys.add(event.key)
                 self._events.append(document)
+                self._received.append((event.source, now))
             stored.append(is_new)
         return stored
 
@@ -97,11 +110,37 @@ class MemoryStore(Closing):
         ]
         self._dead.extend(stored)
 
-    def list_dead_letters(self, limit: int = 100, after_id: int = 0) -> list[StoredDeadLetter]:
-        return [row for row in self._dead if row.id > after_id][:limit]
+    def list_dead_letters(
+        self, limit: int = 100, after_id: int = 0, replayed: bool | None = None
+    ) -> list[StoredDeadLetter]:
+        return [
+            row
+            for row in self._dead
+            if row.id > after_id and (replayed is None or (row.replayed_at is not None) == replayed)
+        ][:limit]
 
     def dead_letter_count(self) -> int:
         return len(self._dead)
+
+    def get_dead_letter(self, id: int) -> StoredDeadLetter:
+        if isinstance(id, int) and 1 <= id <= len(self._dead):
+            return self._dead[id - 1]
+        raise NotFound(f"no dead letter {id!r}")
+
+    def mark_dead_letter_replayed(self, id: int, at: datetime) -> None:
+        at = utc(at)
+        row = self.get_dead_letter(id)
+        if row.replayed_at is None:
+            self._dead[id - 1] = replace(row, replayed_at=at)
+
+    def dead_letter_counts(self, since: datetime) -> list[tuple[str | None, datetime, int]]:
+        """Bucketed in Python over the dead letters received since ``since``."""
+        since = utc(since)
+        counts = Counter(
+            (row.origin, hour_of(row.received_at)) for row in self._dead if row.received_at >= since
+        )
+        rows = [(origin, hour, n) for (origin, hour), n in counts.items()]
+        return sorted(rows, key=lambda row: (row[1], row[0] is not None, row[0] or ""))
 
     # --- cases -------------------------------------------------------------------------
 
@@ -131,6 +170,32 @@ class MemoryStore(Closing):
             return _copy(self._cases[case_id])  # type: ignore[no-any-return]
         except KeyError:
             raise NotFound(f"no case {case_id!r}") from None
+
+    def query_cases(self, q: CaseQuery) -> list[Case]:
+        name, descending, cursor = check_query(q)
+        rows = [(case_columns(case), case) for case in self._matching(q)]
+        keyed = [(sort_key(cols[name], cols["id"], descending), case) for cols, case in rows]
+        if cursor is not None:
+            start = sort_key(cursor[0], cursor[1], descending)
+            keyed = [(key, case) for key, case in keyed if key > start]
+        keyed.sort(key=lambda pair: pair[0])
+        return [_copy(case) for _, case in keyed[: max(q.limit, 0)]]
+
+    def count_cases(self, q: CaseQuery) -> int:
+        return len(self._matching(q))
+
+    def _matching(self, q: CaseQuery) -> list[Case]:
+        bounds = [
+            None if moment is None else utc(moment)
+            for moment in (q.due_before, q.opened_from, q.opened_to)
+        ]
+        return [case for case in self._cases.values() if _matches(case, q, *bounds)]
+
+    def case_counts(self, by: str, statuses: tuple[str, ...] = ()) -> dict[str, int]:
+        if by not in COUNT_BY:
+            raise ValueError(f"cannot count cases by {by!r}; use one of {', '.join(COUNT_BY)}")
+        columns = (case_columns(case) for case in self._cases.values())
+        return dict(Counter(c[by] for c in columns if not statuses or c["status"] in statuses))
 
     # --- checkpoints -------------------------------------------------------------------
 
@@ -223,6 +288,64 @@ class MemoryStore(Closing):
     def audit_for_case(self, case_id: str) -> list[ChainedEntry]:
         return [_copy_chained(c) for c in self._audit if c.entry.case_id == case_id]
 
+    # --- the HTTP API: keys, idempotency, stats ---------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        checked = replace(
+            key,
+            created_at=utc(key.created_at),
+            revoked_at=None if key.revoked_at is None else utc(key.revoked_at),
+        )
+        if key.id in self._api_keys:
+            raise Conflict(f"API key {key.id!r} exists already")
+        self._api_keys[key.id] = checked
+
+    def get_api_key(self, key_id: str) -> ApiKey:
+        try:
+            return self._api_keys[key_id]
+        except KeyError:
+            raise NotFound(f"no API key {key_id!r}") from None
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return sorted(self._api_keys.values(), key=lambda key: (key.created_at, key.id))
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        at = utc(at)
+        key = self.get_api_key(key_id)
+        if key.revoked_at is None:
+            self._api_keys[key_id] = replace(key, revoked_at=at)
+
+    def get_idempotent(self, scope: str, key: str) -> IdempotentResponse | None:
+        return self._idempotent.get((scope, key))
+
+    def put_idempotent(self, record: IdempotentResponse) -> bool:
+        checked = replace(record, created_at=utc(record.created_at))
+        if (record.scope, record.key) in self._idempotent:
+            return False
+        self._idempotent[record.scope, record.key] = checked
+        return True
+
+    def prune_idempotent(self, before: datetime) -> int:
+        before = utc(before)
+        old = [key for key, record in self._idempotent.items() if record.created_at < before]
+        for key in old:
+            del self._idempotent[key]
+        return len(old)
+
+    def event_counts(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[tuple[str, datetime, int]]:
+        """Bucketed in Python over the events received in the window."""
+        since = utc(since)
+        end = None if until is None else utc(until)
+        counts = Counter(
+            (source, hour_of(at))
+            for source, at in self._received
+            if at >= since and (end is None or at < end)
+        )
+        rows = [(source, hour, n) for (source, hour), n in counts.items()]
+        return sorted(rows, key=lambda row: (row[1], row[0]))
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
@@ -235,6 +358,29 @@ def _checked(cases: Sequence[Case]) -> dict[str, Case]:
     for case in copies:
         case_columns(case)
     return {str(case["id"]): case for case in copies}
+
+
+def _matches(
+    case: Case,
+    q: CaseQuery,
+    due_before: datetime | None,
+    opened_from: datetime | None,
+    opened_to: datetime | None,
+) -> bool:
+    """Does the case pass every filter of ``q`` (times already checked and in UTC)?"""
+    c = case_columns(case)
+    due, opened = c["due_at"], c["opened_at"]
+    return (
+        (not q.types or c["type"] in q.types)
+        and (not q.teams or c["owner_team"] in q.teams)
+        and (not q.statuses or c["status"] in q.statuses)
+        and all((name, str(value)) in case_refs(case) for name, value in q.refs)
+        and (q.min_priority is None or c["priority"] >= q.min_priority)
+        and (q.max_priority is None or c["priority"] <= q.max_priority)
+        and (due_before is None or (due is not None and due < due_before))
+        and (opened_from is None or opened >= opened_from)
+        and (opened_to is None or opened < opened_to)
+    )
 
 
 def _new_action(item: OutboxItem) -> StoredAction:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -63,6 +63,76 @@ class StoredAction:
     last_error: str | None = None
     delivered_at: datetime | None = None
     response: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as the store keeps it: the secret itself is never stored."""
+
+    id: str
+    """The public key id, e.g. ``k3f9a1c2d``; unique."""
+    hash: str
+    """Hex SHA-256 of the secret part."""
+    role: str
+    team: str | None
+    name: str | None
+    """A label."""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentResponse:
+    """The first response to a request sent with an ``Idempotency-Key``."""
+
+    scope: str
+    """Who sent it (API key id / subject)."""
+    key: str
+    """The ``Idempotency-Key`` header."""
+    request_hash: str
+    """Hex SHA-256 of the request body."""
+    status: int
+    """HTTP status of the first response."""
+    body: str
+    """JSON text of the first response."""
+    created_at: datetime
+
+
+SORTS = ("priority", "due_at", "opened_at", "updated_at")
+"""The columns cases can be sorted by; prefix ``-`` for descending."""
+
+COUNT_BY = ("type", "owner_team", "status")
+"""The columns :meth:`StorePort.case_counts` can group by."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """Which cases to list, in what order, and which page.
+
+    Filters combine with AND; a tuple filter matches any of its values (empty = no
+    filter), except ``refs``, every one of which must be on the case. Rows come in
+    ``sort`` order with the id (ascending, by code point) as tie-breaker in both
+    directions; a null ``due_at`` sorts last in both directions. ``after`` is a keyset
+    cursor, ``cursor_of(last_row, sort)``: the page starts strictly after that row.
+    """
+
+    types: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    refs: tuple[tuple[str, str], ...] = ()
+    min_priority: float | None = None
+    """priority >= this."""
+    max_priority: float | None = None
+    """priority <= this."""
+    due_before: datetime | None = None
+    """due_at < this (a case with no due_at never matches)."""
+    opened_from: datetime | None = None
+    """opened_at >= this."""
+    opened_to: datetime | None = None
+    """opened_at < this."""
+    sort: str = "-priority"
+    after: tuple[Any, str] | None = None
+    limit: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +189,29 @@ class StorePort(Protocol):
 
     def add_dead_letters(self, rows: Sequence[DeadLetter]) -> None: ...
 
-    def list_dead_letters(self, limit: int = 100, after_id: int = 0) -> list[StoredDeadLetter]:
-        """Dead letters in arrival order, starting after ``after_id``."""
+    def list_dead_letters(
+        self, limit: int = 100, after_id: int = 0, replayed: bool | None = None
+    ) -> list[StoredDeadLetter]:
+        """Dead letters in arrival order, starting after ``after_id``; with ``replayed``
+        False only those not replayed yet, with True only those replayed."""
         ...
 
     def dead_letter_count(self) -> int: ...
+
+    def get_dead_letter(self, id: int) -> StoredDeadLetter:
+        """The dead letter with this id; :class:`~unsnag.errors.NotFound` if none."""
+        ...
+
+    def mark_dead_letter_replayed(self, id: int, at: datetime) -> None:
+        """Record that the (fixed) dead letter was replayed; NotFound if there is none.
+        Marking it again keeps the first time."""
+        ...
+
+    def dead_letter_counts(self, since: datetime) -> list[tuple[str | None, datetime, int]]:
+        """``(origin, hour, count)`` of dead letters received at or after ``since``, by
+        the UTC hour their ``received_at`` falls in; sorted by hour, then origin (None
+        first)."""
+        ...
 
     def upsert_cases(self, cases: Sequence[Case]) -> None:
         """Insert or replace each case by id, with its refs."""
@@ -142,6 +230,20 @@ class StorePort(Protocol):
 
     def get_case(self, case_id: str) -> Case:
         """The case with this id; :class:`~unsnag.errors.NotFound` if there is none."""
+        ...
+
+    def query_cases(self, q: CaseQuery) -> list[Case]:
+        """One page of the cases matching ``q``, in its order (see :class:`CaseQuery`).
+        A sort not in :data:`SORTS` (or a malformed cursor) is a ``ValueError``."""
+        ...
+
+    def count_cases(self, q: CaseQuery) -> int:
+        """How many cases match ``q``'s filters (its sort, cursor and limit ignored)."""
+        ...
+
+    def case_counts(self, by: str, statuses: tuple[str, ...] = ()) -> dict[str, int]:
+        """Cases per value of ``by`` (one of :data:`COUNT_BY`), among the cases in one
+        of ``statuses`` (empty = all); values with no case are absent."""
         ...
 
     def save_checkpoint(
@@ -204,6 +306,45 @@ class StorePort(Protocol):
         ...
 
     def audit_for_case(self, case_id: str) -> list[ChainedEntry]: ...
+
+    # --- the HTTP API: keys, idempotency, stats -------------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Store a new key; an id already present is :class:`~unsnag.errors.Conflict`."""
+        ...
+
+    def get_api_key(self, key_id: str) -> ApiKey:
+        """The key with this id, revoked or not; NotFound if there is none."""
+        ...
+
+    def list_api_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones too, by (created_at, id)."""
+        ...
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        """Revoke the key at ``at``; NotFound if missing; revoking twice keeps the first."""
+        ...
+
+    def get_idempotent(self, scope: str, key: str) -> IdempotentResponse | None:
+        """The response recorded for ``(scope, key)``, if any."""
+        ...
+
+    def put_idempotent(self, record: IdempotentResponse) -> bool:
+        """Record the response: True if stored, False if ``(scope, key)`` already had
+        one (the first writer wins; a race never raises)."""
+        ...
+
+    def prune_idempotent(self, before: datetime) -> int:
+        """Delete the records created before ``before``; how many were deleted."""
+        ...
+
+    def event_counts(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[tuple[str, datetime, int]]:
+        """``(source, hour, count)`` of the events received in ``[since, until)``, by the
+        UTC hour their ``received_at`` (when the store took them) falls in; sorted by
+        hour, then source."""
+        ...
 
     def close(self) -> None: ...
 
@@ -319,6 +460,71 @@ def chainable(entry: AuditEntry) -> AuditEntry:
     utc(entry.at)
     dump(entry.detail)
     return normalise(entry)
+
+
+def parse_sort(sort: str) -> tuple[str, bool]:
+    """``(column, descending)`` of a :class:`CaseQuery` sort; ValueError if unknown."""
+    name = sort[1:] if sort.startswith("-") else sort
+    if name not in SORTS:
+        allowed = ", ".join(f"{s}, -{s}" for s in SORTS)
+        raise ValueError(f"cannot sort cases by {sort!r}; use one of {allowed}")
+    return name, sort.startswith("-")
+
+
+def cursor_of(case: Mapping[str, Any], sort: str) -> tuple[Any, str]:
+    """The keyset cursor of ``case`` under ``sort``: ``(value, id)``, JSON-serialisable
+    (an ISO string for a time, a float for priority, None for a missing due_at)."""
+    name, _ = parse_sort(sort)
+    columns = case_columns(case)
+    value = columns[name]
+    return (value.isoformat() if isinstance(value, datetime) else value), columns["id"]
+
+
+def cursor_value(sort: str, value: Any) -> float | datetime | None:
+    """The column value a cursor's ``value`` stands for; ValueError if it cannot be one."""
+    name, _ = parse_sort(sort)
+    if value is None:
+        if name == "due_at":
+            return None
+        raise ValueError(f"a cursor for {sort!r} needs a value")
+    if name == "priority":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"bad cursor value for {sort!r}: {value!r}")
+        return float(value)
+    if isinstance(value, datetime):
+        return utc(value)
+    return parse_instant(value)  # ValueError if not an instant
+
+
+def check_query(q: CaseQuery) -> tuple[str, bool, tuple[float | datetime | None, str] | None]:
+    """``(column, descending, cursor)`` of a query, checked the same way everywhere."""
+    name, descending = parse_sort(q.sort)
+    if q.after is None:
+        return name, descending, None
+    try:
+        value, last_id = q.after
+    except (TypeError, ValueError):
+        raise ValueError(f"a cursor is (value, id), not {q.after!r}") from None
+    return name, descending, (cursor_value(q.sort, value), str(last_id))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def sort_key(
+    value: float | datetime | None, case_id: str, descending: bool
+) -> tuple[bool, float | int, str]:
+    """The total order of :class:`CaseQuery`: nulls last, then the value (ascending or
+    descending), then the id ascending; a row is after a cursor when its key is greater."""
+    if value is None:
+        return True, 0, case_id
+    number = (value - _EPOCH) // timedelta(microseconds=1) if isinstance(value, datetime) else value
+    return False, -number if descending else number, case_id
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour ``moment`` falls in."""
+    return utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
 def case_order(case: Mapping[str, Any]) -> tuple[float, datetime, str]:

@@ -22,12 +22,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from unsnag.errors import NotFound, StoreError
+from unsnag.errors import Conflict, NotFound, StoreError
 from unsnag.events import Event
 from unsnag.resolve.audit import GENESIS, entry_hash
 from unsnag.resolve.model import AuditEntry, OutboxItem
@@ -35,18 +46,23 @@ from unsnag.store import bulk
 from unsnag.store import tables as t
 from unsnag.store.connect import describe
 from unsnag.store.port import (
+    COUNT_BY,
     DELIVERED,
     FAILED,
     PENDING,
+    ApiKey,
     Case,
+    CaseQuery,
     ChainedEntry,
     Closing,
     DeadLetter,
+    IdempotentResponse,
     StoredAction,
     StoredDeadLetter,
     case_columns,
     case_refs,
     chainable,
+    check_query,
     dump,
     first_occurrences,
     outbox_columns,
@@ -169,9 +185,14 @@ class Store(Closing):
             with self._transaction("storing dead letters") as connection:
                 connection.execute(t.dead_letters.insert(), values)
 
-    def list_dead_letters(self, limit: int = 100, after_id: int = 0) -> list[StoredDeadLetter]:
+    def list_dead_letters(
+        self, limit: int = 100, after_id: int = 0, replayed: bool | None = None
+    ) -> list[StoredDeadLetter]:
         c = t.dead_letters.c
-        query = select(t.dead_letters).where(c.id > after_id).order_by(c.id).limit(limit)
+        query = select(t.dead_letters).where(c.id > after_id)
+        if replayed is not None:
+            query = query.where(c.replayed_at.is_not(None) if replayed else c.replayed_at.is_(None))
+        query = query.order_by(c.id).limit(limit)
         with self._transaction("reading dead letters") as connection:
             rows = connection.execute(query).mappings().all()
         return [_dead_letter(row) for row in rows]
@@ -179,6 +200,49 @@ class Store(Closing):
     def dead_letter_count(self) -> int:
         query = select(func.count()).select_from(t.dead_letters)
         return self._scalar(query, "counting dead letters")
+
+    def get_dead_letter(self, id: int) -> StoredDeadLetter:
+        query = select(t.dead_letters).where(t.dead_letters.c.id == id)
+        with self._transaction("reading a dead letter") as connection:
+            row = connection.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"no dead letter {id!r}")
+        return _dead_letter(row)
+
+    def mark_dead_letter_replayed(self, id: int, at: datetime) -> None:
+        c = t.dead_letters.c
+        change = (
+            update(t.dead_letters)
+            .where(c.id == id, c.replayed_at.is_(None))
+            .values(replayed_at=utc(at))
+        )
+        with self._transaction("marking a dead letter replayed") as connection:
+            if connection.execute(change).rowcount:
+                return
+            known = connection.execute(select(c.id).where(c.id == id)).first()
+        if known is None:
+            raise NotFound(f"no dead letter {id!r}")
+
+    def dead_letter_counts(self, since: datetime) -> list[tuple[str | None, datetime, int]]:
+        """Bucketed in SQL (``strftime`` on SQLite, ``date_trunc`` of the UTC time on
+        PostgreSQL) over the ``received_at`` index, so only the counts travel."""
+        c = t.dead_letters.c
+        counts = self._hourly(c.origin, c.received_at, c.received_at >= utc(since))
+        return sorted(counts, key=lambda row: (row[1], row[0] is not None, row[0] or ""))
+
+    def _hourly(
+        self, group: ColumnElement[Any], moment: ColumnElement[datetime], *window: Any
+    ) -> list[tuple[Any, datetime, int]]:
+        """``(group, hour, count)`` rows of the rows in the window, hour by UTC hour."""
+        if self._postgres:
+            bucket: ColumnElement[Any] = func.date_trunc("hour", func.timezone("UTC", moment))
+        else:  # SQLite keeps UTC times as ISO text
+            bucket = func.strftime("%Y-%m-%d %H:00:00", moment)
+        inner = select(group.label("g"), bucket.label("hour")).where(*window).subquery()
+        query = select(inner.c.g, inner.c.hour, func.count()).group_by(inner.c.g, inner.c.hour)
+        with self._transaction("counting by the hour") as connection:
+            rows = connection.execute(query).all()
+        return [(g, _hour(hour), int(n)) for g, hour, n in rows]
 
     # --- cases -------------------------------------------------------------------------
 
@@ -234,6 +298,56 @@ class Store(Closing):
         if doc is None:
             raise NotFound(f"no case {case_id!r}")
         return orjson.loads(doc)  # type: ignore[no-any-return]
+
+    def query_cases(self, q: CaseQuery) -> list[Case]:
+        c = t.cases.c
+        name, descending, cursor = check_query(q)
+        column = c[name]
+        key = self._binary(c.id)
+        query = self._matching(select(c.doc), q)
+        if cursor is not None:
+            query = query.where(_after(column, key, cursor, descending))
+        order = column.desc() if descending else column.asc()
+        if name == "due_at":
+            order = order.nulls_last()
+        query = query.order_by(order, key.asc()).limit(max(q.limit, 0))
+        with self._transaction("querying cases") as connection:
+            return [orjson.loads(doc) for doc in connection.execute(query).scalars()]
+
+    def count_cases(self, q: CaseQuery) -> int:
+        query = self._matching(select(func.count()).select_from(t.cases), q)
+        return self._scalar(query, "counting cases")
+
+    def _matching(self, query: Select[Any], q: CaseQuery) -> Select[Any]:
+        """``query`` restricted to the cases matching the filters of ``q``."""
+        c, r = t.cases.c, t.case_refs.c
+        for column, values in ((c.type, q.types), (c.owner_team, q.teams), (c.status, q.statuses)):
+            if values:
+                query = query.where(column.in_(list(values)))
+        for ref_name, ref_value in q.refs:
+            owners = select(r.case_id).where(r.ref_name == ref_name, r.ref_value == str(ref_value))
+            query = query.where(c.id.in_(owners))
+        if q.min_priority is not None:
+            query = query.where(c.priority >= float(q.min_priority))
+        if q.max_priority is not None:
+            query = query.where(c.priority <= float(q.max_priority))
+        if q.due_before is not None:
+            query = query.where(c.due_at < utc(q.due_before))
+        if q.opened_from is not None:
+            query = query.where(c.opened_at >= utc(q.opened_from))
+        if q.opened_to is not None:
+            query = query.where(c.opened_at < utc(q.opened_to))
+        return query
+
+    def case_counts(self, by: str, statuses: tuple[str, ...] = ()) -> dict[str, int]:
+        if by not in COUNT_BY:
+            raise ValueError(f"cannot count cases by {by!r}; use one of {', '.join(COUNT_BY)}")
+        column = t.cases.c[by]
+        query = select(column, func.count()).group_by(column)
+        if statuses:
+            query = query.where(t.cases.c.status.in_(list(statuses)))
+        with self._transaction("counting cases") as connection:
+            return {str(value): int(n) for value, n in connection.execute(query)}
 
     # --- checkpoints -------------------------------------------------------------------
 
@@ -408,6 +522,76 @@ class Store(Closing):
         with self._transaction("reading a case's audit trail") as connection:
             return [_chained(row) for row in connection.execute(query).mappings()]
 
+    # --- the HTTP API: keys, idempotency, stats ---------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        row = _api_key_row(key)
+        insert = self._insert(t.api_keys).values(row)
+        new_only = insert.on_conflict_do_nothing(index_elements=["id"])
+        with self._transaction("adding an API key") as connection:
+            added = connection.execute(new_only.returning(t.api_keys.c.id)).first()
+        if added is None:
+            raise Conflict(f"API key {key.id!r} exists already")
+
+    def get_api_key(self, key_id: str) -> ApiKey:
+        query = select(t.api_keys).where(t.api_keys.c.id == key_id)
+        with self._transaction("reading an API key") as connection:
+            row = connection.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}")
+        return _api_key(row)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        c = t.api_keys.c
+        query = select(t.api_keys).order_by(c.created_at, self._binary(c.id))
+        with self._transaction("listing API keys") as connection:
+            return [_api_key(row) for row in connection.execute(query).mappings()]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        c = t.api_keys.c
+        change = (
+            update(t.api_keys)
+            .where(c.id == key_id, c.revoked_at.is_(None))
+            .values(revoked_at=utc(at))
+        )
+        with self._transaction("revoking an API key") as connection:
+            if connection.execute(change).rowcount:
+                return
+            known = connection.execute(select(c.id).where(c.id == key_id)).first()
+        if known is None:
+            raise NotFound(f"no API key {key_id!r}")
+
+    def get_idempotent(self, scope: str, key: str) -> IdempotentResponse | None:
+        c = t.idempotency.c
+        query = select(t.idempotency).where(c.scope == scope, c.key == key)
+        with self._transaction("reading an idempotency record") as connection:
+            row = connection.execute(query).mappings().one_or_none()
+        return None if row is None else _idempotent(row)
+
+    def put_idempotent(self, record: IdempotentResponse) -> bool:
+        insert = self._insert(t.idempotency).values(_idempotent_row(record))
+        first = insert.on_conflict_do_nothing(index_elements=["scope", "key"])
+        with self._transaction("storing an idempotency record") as connection:
+            stored = connection.execute(first.returning(t.idempotency.c.scope)).first()
+        return stored is not None
+
+    def prune_idempotent(self, before: datetime) -> int:
+        old = delete(t.idempotency).where(t.idempotency.c.created_at < utc(before))
+        with self._transaction("pruning idempotency records") as connection:
+            return int(connection.execute(old).rowcount)
+
+    def event_counts(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[tuple[str, datetime, int]]:
+        """Bucketed in SQL (``strftime`` on SQLite, ``date_trunc`` of the UTC time on
+        PostgreSQL) over the ``received_at`` index, so only the counts travel."""
+        c = t.events.c
+        window = [c.received_at >= utc(since)]
+        if until is not None:
+            window.append(c.received_at < utc(until))
+        counts = self._hourly(c.source, c.received_at, *window)
+        return sorted(((str(s), hour, n) for s, hour, n in counts), key=lambda r: (r[1], r[0]))
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
@@ -425,6 +609,73 @@ def _case_rows(cases: Sequence[Case]) -> tuple[list[dict[str, Any]], list[dict[s
         for name, value in sorted(case_refs(case))
     ]
     return rows, refs
+
+
+def _after(
+    column: Any, key: Any, cursor: tuple[float | datetime | None, str], descending: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after the cursor in (column, id) order, nulls last."""
+    value, last_id = cursor
+    if value is None:  # only due_at is nullable: the cursor is among the trailing nulls
+        return and_(column.is_(None), key > last_id)
+    beyond = column < value if descending else column > value
+    after = or_(beyond, and_(column == value, key > last_id))
+    return or_(after, column.is_(None)) if column.nullable else after
+
+
+def _hour(value: Any) -> datetime:
+    """A bucket as the database gives it (naive UTC, or text on SQLite), aware in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _api_key_row(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "hash": key.hash,
+        "role": key.role,
+        "team": key.team,
+        "name": key.name,
+        "created_at": utc(key.created_at),
+        "revoked_at": None if key.revoked_at is None else utc(key.revoked_at),
+    }
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        hash=row["hash"],
+        role=row["role"],
+        team=row["team"],
+        name=row["name"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _idempotent_row(record: IdempotentResponse) -> dict[str, Any]:
+    return {
+        "scope": record.scope,
+        "key": record.key,
+        "request_hash": record.request_hash,
+        "status": int(record.status),
+        "body": record.body,
+        "created_at": utc(record.created_at),
+    }
+
+
+def _idempotent(row: Any) -> IdempotentResponse:
+    return IdempotentResponse(
+        scope=row["scope"],
+        key=row["key"],
+        request_hash=row["request_hash"],
+        status=row["status"],
+        body=row["body"],
+        created_at=row["created_at"],
+    )
 
 
 def _action(row: Any) -> StoredAction:

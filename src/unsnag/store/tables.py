@@ -80,6 +80,7 @@ events = Table(
     UniqueConstraint("source", "event_id"),
     Index(None, "type"),
     Index(None, "subject"),
+    Index(None, "received_at"),
 )
 
 dead_letters = Table(
@@ -92,6 +93,7 @@ dead_letters = Table(
     Column("raw", Text, nullable=False),
     Column("origin", String(), nullable=True),
     Column("replayed_at", UtcDateTime, nullable=True),
+    Index(None, "received_at"),
 )
 
 cases = Table(
@@ -112,6 +114,10 @@ cases = Table(
     Index(None, "type"),
     Index(None, "owner_team"),
     Index(None, "subject"),
+    Index(None, "status", "owner_team", "priority"),
+    Index(None, "due_at"),
+    Index(None, "opened_at"),
+    Index(None, "updated_at"),
 )
 
 case_refs = Table(
@@ -182,3 +188,29 @@ chain_heads = Table(
 """The newest hash of each chain (``audit``). Appenders lock this row, so two writers
 never chain onto the same entry; and since it is kept apart from the entries, deleting
 the newest entries shows up as a broken link once the next entry is appended."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("role", String(), nullable=False),
+    Column("team", String(), nullable=True),
+    Column("name", String(), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+"""API keys: the public id and the SHA-256 of the secret, never the secret itself."""
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("scope", String(), primary_key=True),
+    Column("key", String(), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "created_at"),
+)
+"""The first response per (sender, ``Idempotency-Key``) of ``POST /v1/events``."""
