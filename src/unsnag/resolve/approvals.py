@@ -12,6 +12,9 @@
 - A person who asks for an action (``act``) while holding the approver role needs no
   second approval, unless the rule is a threshold rule (``min_amount`` above zero):
   large amounts always take four eyes.
+- A **batch** (``Option.batch``, an allocation plan's moves) is decided as one: a rule
+  covers it only when it covers every action in it; amount and confidence are the
+  batch's own (the total, the weakest).
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ def automation_rule(
     if not res.automation.enabled:
         return None
     for rule in res.automation.rules:
-        if case_type not in rule.case_types or option.action not in rule.actions:
+        if case_type not in rule.case_types:
+            continue
+        if any(member.action not in rule.actions for member in option.actions):
             continue
         if rule.max_amount is not None and option.amount > rule.max_amount:
             continue
@@ -59,7 +64,7 @@ def automation_rule(
 
 
 def _matches(rule: ApprovalRule, case_type: str, option: Option) -> bool:
-    if "*" not in rule.actions and option.action not in rule.actions:
+    if "*" not in rule.actions and any(m.action not in rule.actions for m in option.actions):
         return False
     if rule.case_types is not None and case_type not in rule.case_types:
         return False

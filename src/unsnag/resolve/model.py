@@ -146,9 +146,18 @@ class Option:
     amount: float = 0.0
     """Money at stake, for approval thresholds and automation limits."""
     below_margin_floor: bool = False
+    batch: tuple[Option, ...] = ()
+    """Further actions carried out with this one as one batch (an allocation plan's
+    moves): approved once — ``amount`` and ``confidence`` stand for the whole batch —
+    and sent together, this option's action first (``Resolver.emit_action``)."""
+
+    @property
+    def actions(self) -> tuple[Option, ...]:
+        """This option and its batch, in the order they are sent."""
+        return (self, *self.batch)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "action": self.action,
             "params": dict(self.params),
             "summary": self.summary,
@@ -158,6 +167,12 @@ class Option:
             "amount": round(self.amount, 2),
             "below_margin_floor": self.below_margin_floor,
         }
+        if self.batch:
+            out["batch"] = [
+                {"action": o.action, "params": dict(o.params), "summary": o.summary}
+                for o in self.batch
+            ]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,12 @@ if TYPE_CHECKING:
 
 RULE = "resolve"
 MAX_RECHECKS = 6
+REPLAN_ON_GROWTH = frozenset({"allocation.conflict"})
+"""Case types planned again when more orders join them (a surge's later contenders):
+a pending playbook approval is withdrawn, a wait ends, and the playbook runs again from
+its ``recommend`` step. Cases with a person (``human``) or a recheck due are left be."""
+MAX_REPLANS = 12
+REPLAN_STATES = frozenset({AWAITING_APPROVAL, MONITORING, WAITING})
 OUTSIDE_PARTIES = frozenset({"customer", "supplier", "carrier"})
 SUBJECT_FIELDS = ("order_id", "endpoint", "remittance_id", "invoice_id", "po_id", "rma_id")
 
@@ -127,7 +133,10 @@ class Resolver:
             return
         if not case.is_open:
             self.finish(case, case.closed_at or case.opened_at)
-        elif case.priority != work.last_priority:
+            return
+        if case.type in REPLAN_ON_GROWTH and work.state in REPLAN_STATES:
+            self._replan_if_grown(case, state)
+        if case.priority != work.last_priority:
             self.record(
                 case,
                 case.updated_at or case.opened_at,
@@ -138,6 +147,33 @@ class Resolver:
                 explained=list(case.priority_explained),
             )
             work.last_priority = case.priority
+
+    def _replan_if_grown(self, case: Case, state: State) -> None:
+        """More orders joined the case since it was planned: plan it again (see
+        :data:`REPLAN_ON_GROWTH`)."""
+        work = case.work
+        assert work is not None
+        orders = case.refs.get("order_id", set())
+        if not work.planned_for or orders <= work.planned_for or work.replans >= MAX_REPLANS:
+            return
+        steps = self.res.playbooks[work.playbook].steps if work.playbook else []
+        kinds = [s.step for s in steps]
+        if "recommend" not in kinds:
+            return
+        at = case.updated_at or case.opened_at
+        pending = work.pending_approval
+        if pending is not None and pending.origin == "playbook":
+            pending.status = "withdrawn"
+        elif pending is not None:
+            return  # a person asked for an action: theirs to decide
+        if work.state == WAITING:
+            self._end_wait(case, at)
+        work.replans += 1
+        joined = sorted(orders - work.planned_for)
+        self.record(case, at, "replanned", "unsnag", joined=joined, orders=len(orders))
+        work.chosen, work.approved_by = None, None
+        work.step = kinds.index("recommend")
+        self.run(case, state, at)
 
     def on_event(self, event: Event, state: State) -> None:
         """A confirming event: recorded, and the outside party has answered (the SLA
@@ -291,6 +327,7 @@ class Resolver:
     def _recommend(self, case: Case, state: State, step: RecommendStep, at: datetime) -> bool:
         work = case.work
         assert work is not None
+        work.planned_for = frozenset(case.refs.get("order_id", ()))
         work.options = compute(step.using, case, state, self.policy, step.top)
         self.record(case, at, "recommended", "unsnag", options=[o.to_dict() for o in work.options])
         if work.options and work.options[0].action == "recheck":
@@ -404,6 +441,30 @@ class Resolver:
         return True
 
     def emit_action(
+        self,
+        case: Case,
+        option: Option,
+        at: datetime,
+        requested_by: str,
+        approved_by: str | None,
+        automatic: bool,
+    ) -> ActionRecord:
+        """Send ``option``'s action — and its batch after it, each its own outbox item
+        and audit entry under the one approval. A batch member the case has sent already
+        and that is still pending (a re-plan repeating a move) is not sent twice."""
+        first = self._emit_one(case, option, at, requested_by, approved_by, automatic)
+        work = case.work
+        assert work is not None
+        for member in option.batch:
+            sent = any(
+                a.kind == member.action and a.params == member.params and a.status == "pending"
+                for a in work.actions
+            )
+            if not sent:
+                self._emit_one(case, member, at, requested_by, approved_by, automatic)
+        return first
+
+    def _emit_one(
         self,
         case: Case,
         option: Option,

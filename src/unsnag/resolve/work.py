@@ -129,6 +129,9 @@ class Work:
     """Index of the next escalation threshold (share of the SLA used) to watch."""
     sla_view: dict[str, Any] = field(default_factory=dict)
     escalation_role: str = "agent"
+    planned_for: frozenset[str] = frozenset()
+    """The case's orders (``refs.order_id``) when its options were last computed."""
+    replans: int = 0
 
     @property
     def pending_approval(self) -> Approval | None:

@@ -91,6 +91,10 @@ class Order:
     shipment_ids: list[str] = field(default_factory=list)
     invoice_ids: list[str] = field(default_factory=list)
     cancelled_at: datetime | None = None
+    ship_complete: bool = False
+    """The customer takes the order only complete (``order.created`` ``ship_complete``)."""
+    substitution: str | None = None
+    """``allowed`` or ``refused`` (``order.created`` ``substitution``); None: not said."""
 
     @property
     def value(self) -> float:
@@ -259,6 +263,15 @@ class State:
     """Node -> carrier -> shipments created from that node with that carrier."""
     carrier_services: dict[str, str] = field(default_factory=dict)
     """Carrier -> the service level of its latest shipment (``ground``, ``2day``...)."""
+    short_orders_by_sku: dict[str, dict[str, None]] = field(default_factory=dict)
+    """SKU -> orders with a line of it the ERP could not allocate (``allocation.failed``)
+    and not reserved in full since, in first-failure order (a contest's demand)."""
+    substituted_by: dict[str, list[str]] = field(default_factory=dict)
+    """SKU -> the SKUs that list it as a substitute (the reverse of ``substitutes``)."""
+    atp: dict[tuple[str, str], tuple[float, datetime]] = field(default_factory=dict)
+    """(node, SKU) -> the ERP's free stock and when it said so: its snapshot's
+    ``available``, reset by ``allocation.failed`` ``qty_available``, less what it reserved
+    and plus what was received since (the ERP's running available-to-promise)."""
 
     def tier_of(self, customer_id: str | None) -> str | None:
         customer = self.customers.get(customer_id) if customer_id else None

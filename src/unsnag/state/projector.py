@@ -54,6 +54,10 @@ def _product(state: State, ev: Event) -> None:
         list_price=d.list_price,
         substitutes=tuple(d.substitutes),
     )
+    for sub in d.substitutes:
+        listing = state.substituted_by.setdefault(sub, [])
+        if d.sku not in listing:
+            listing.append(d.sku)
 
 
 def _price(state: State, ev: Event) -> None:
@@ -88,6 +92,11 @@ def _order_created(state: State, ev: Event) -> None:
         requested_delivery_date=d.requested_delivery_date,
         ship_to=d.ship_to.model_dump(exclude_none=True) if d.ship_to else None,
     )
+    extra = d.model_extra
+    if extra:  # terms some channels send: ship complete, substitution allowed or refused
+        order.ship_complete = extra.get("ship_complete") is True
+        substitution = extra.get("substitution")
+        order.substitution = substitution if substitution in ("allowed", "refused") else None
     state.orders[order.order_id] = order
     if order.po_number:
         state.orders_by_po.setdefault((order.customer_id, order.po_number), []).append(
@@ -147,6 +156,12 @@ def _order_cancelled(state: State, ev: Event) -> None:
         order.status = "cancelled"
         order.cancelled_at = ev.time
         _release_open_value(state, order)
+        for line in order.lines.values():
+            short = state.short_orders_by_sku.get(line.sku)
+            if short is not None:
+                short.pop(order.order_id, None)
+                if not short:
+                    del state.short_orders_by_sku[line.sku]
 
 
 def _order_held(state: State, ev: Event) -> None:
@@ -189,6 +204,9 @@ def _snapshot(state: State, ev: Event) -> None:
         if d.node_id not in nodes:
             nodes.append(d.node_id)
     views[ev.system] = StockView(d.on_hand, d.allocated, d.available, ev.time)
+    if ev.system == "erp":
+        free = d.available if d.available is not None else d.on_hand - (d.allocated or 0.0)
+        state.atp[(d.node_id, d.sku)] = (free, ev.time)
 
 
 def _adjusted(state: State, ev: Event) -> None:
@@ -206,16 +224,39 @@ def _line(state: State, ev: Event) -> Line | None:
 
 
 def _reserved(state: State, ev: Event) -> None:
+    d = ev.data
     line = _line(state, ev)
     if line is not None:
-        line.reserved += ev.data.qty
-        line.node_id = ev.data.node_id
+        line.reserved += d.qty
+        line.node_id = d.node_id
+    sku = d.sku or (line.sku if line is not None else None)
+    if sku is None:
+        return
+    atp = state.atp.get((d.node_id, sku))
+    if atp is not None:
+        state.atp[(d.node_id, sku)] = (atp[0] - d.qty, ev.time)
+    short = state.short_orders_by_sku.get(sku)
+    if short is not None and d.order_id in short:
+        order = state.orders.get(d.order_id)
+        lines = order.lines.values() if order is not None else ()
+        if not any(ln.sku == sku and ln.reserved < ln.qty for ln in lines):
+            del short[d.order_id]
+            if not short:
+                del state.short_orders_by_sku[sku]
 
 
 def _alloc_failed(state: State, ev: Event) -> None:
+    d = ev.data
     line = _line(state, ev)
-    if line is not None and ev.data.node_id:
-        line.node_id = ev.data.node_id
+    if line is not None and d.node_id:
+        line.node_id = d.node_id
+    sku = d.sku or (line.sku if line is not None else None)
+    if sku is None:
+        return
+    if d.node_id and d.qty_available is not None:
+        state.atp[(d.node_id, sku)] = (d.qty_available, ev.time)
+    if line is None or line.reserved < line.qty:
+        state.short_orders_by_sku.setdefault(sku, {})[d.order_id] = None
 
 
 def _picked(state: State, ev: Event) -> None:
@@ -352,6 +393,10 @@ def _receipt(state: State, ev: Event) -> None:
     if po is not None:
         for ln in ev.data.lines:
             po.received[ln.sku] = po.received.get(ln.sku, 0.0) + ln.qty
+    for ln in ev.data.lines:
+        atp = state.atp.get((ev.data.node_id, ln.sku))
+        if atp is not None:
+            state.atp[(ev.data.node_id, ln.sku)] = (atp[0] + ln.qty, ev.time)
 
 
 def _invoice(state: State, ev: Event) -> None:

@@ -113,8 +113,10 @@ class FaultRates(Model):
     demand_surge: float = Field(
         0.0,
         ge=0,
-        description="Surges per day: 6-12 orders of mixed tiers and regions for one top SKU "
-        "at one DC, 3-5 times its free stock, while other DCs hold some (off by default).",
+        description="Surges per day over a product family (a top SKU and its listed "
+        "substitutes) at 2 to all-but-one DCs: 5-9 orders per DC of mixed tiers and regions, "
+        "3-5 times the family's free stock there, ship-complete customers ordering several "
+        "SKUs of it, each order with its customer's terms (off by default).",
     )
 
 

@@ -52,6 +52,11 @@ FAILURE_REASONS = ("address", "refused", "no_access", "damaged", "lost")
 UNREADABLE_REFERENCES = ("PAYMENT THANK YOU", "see attached", "ACH CREDIT", "REMIT")
 SHIFT_START, SHIFT_END = 6, 22
 """Warehouse hours (UTC): picks happen inside them, nightly counts outside."""
+SHIP_COMPLETE = {"oem": 0.6, "industrial": 0.4, "contractor": 0.3, "mro": 0.2}
+"""Share of each segment's customers that take an order only complete (one delivery)."""
+ACCEPTS_SUBSTITUTES = {"mro": 0.8, "contractor": 0.7, "industrial": 0.5, "oem": 0.2}
+"""Share of each segment's customers that accept a listed substitute (OEMs build to a
+specification and mostly refuse; maintenance buyers mostly take what fits)."""
 
 
 @dataclass(slots=True)
@@ -69,6 +74,12 @@ class SpikeOrder:
     """Days from now to the promised ship date."""
     delivery_days: int = 8
     """Days from now to the requested delivery date."""
+    more: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    """Further lines (a surge's multi-line orders): SKU, quantity, the ids list of its
+    node/SKU (``_arrive`` appends the order's id to it)."""
+    terms: dict[str, Any] | None = None
+    """Order-header terms sent with ``order.created`` (a surge's ``ship_complete`` and
+    ``substitution``); ``None`` sends none."""
 
 
 def end_of_day(t: int) -> int:
@@ -223,6 +234,7 @@ class Twin:
         self.outages: dict[str, Outage] = {}  # endpoint -> its latest outage
         self.action_results: dict[str, ActionResult] = {}
         self.action_rng = random.Random(f"actions-{seed}")
+        self.rules: dict[str, tuple[bool, bool]] = {}
 
     def transit_days(self, o: Order, carrier: Carrier) -> int:
         """Days a carrier takes from the order's DC to its customer (longer off-region)."""
@@ -451,51 +463,35 @@ class Twin:
 
     def _demand_spike(self, surge: bool = False) -> None:
         """Several customers of one DC order the same scarce SKU within an hour or two,
-        each enough that at most one of them can be served from its stock.
-
-        A ``surge`` is the larger kind: 6-12 customers of every tier and of any region
-        order one of the top SKUs at one DC, 3-5 times its free stock in all, some of
-        them small (strategic ones most) and some large (standard ones most), a third
-        with a promise a day or two out, while the other DCs still hold the SKU."""
-        now = self.sim.now_s
+        each enough that at most one of them can be served from its stock. A ``surge``
+        is the larger, family-wide kind (:meth:`_family_surge`)."""
         if surge:
-            node = self.config.dcs[int(self.r() * len(self.config.dcs))].id
-            pool = self.products[: max(10, len(self.products) // 10)]
-        else:
-            nodes = [
-                dc.id
-                for dc in self.config.dcs
-                if sum(c.node == dc.id for c in self.business.customers) >= 3
-            ]
-            if not nodes:
-                return
-            node = nodes[int(self.r() * len(nodes))]
-            pool = self.products
+            self._family_surge()
+            return
+        now = self.sim.now_s
+        nodes = [
+            dc.id
+            for dc in self.config.dcs
+            if sum(c.node == dc.id for c in self.business.customers) >= 3
+        ]
+        if not nodes:
+            return
+        node = nodes[int(self.r() * len(nodes))]
+        pool = self.products
         for key in [k for k, (_, until, _) in self.spikes.items() if until < now]:
             del self.spikes[key]
-
-        def free(n: str, sku: str) -> int:
-            return self.on_hand[(n, sku)] - self.allocated[(n, sku)]
-
-        others = [dc.id for dc in self.config.dcs if dc.id != node]
         sample = self.rng.sample(pool, min(10, len(pool)))
         candidates = [
             p.sku
             for p in sample
-            if (node, p.sku) not in self.spikes
-            and free(node, p.sku) >= (4 if surge else 2)
-            and (not surge or any(free(other, p.sku) > 0 for other in others))
+            if (node, p.sku) not in self.spikes and self._free(node, p.sku) >= 2
         ]
         if not candidates:
             return
-        sku = min(candidates, key=lambda k: free(node, k))
-        available = free(node, sku)
+        sku = min(candidates, key=lambda k: self._free(node, k))
+        available = self._free(node, sku)
         ids: list[str] = []
-        self.spikes[(node, sku)] = (ids, now + DAY, "demand_surge" if surge else "demand_spike")
-        if surge:
-            for order in self._surge_orders(node, sku, available, ids):
-                self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, order)
-            return
+        self.spikes[(node, sku)] = (ids, now + DAY, "demand_spike")
         customers = [c for c in self.business.customers if c.node == node]
         chosen = self.rng.sample(customers, min(len(customers), self.between(3, 5)))
         for c in chosen:
@@ -503,25 +499,102 @@ class Twin:
             order = SpikeOrder(c, sku, qty, ids)
             self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, order)
 
+    def _free(self, node: str, sku: str) -> int:
+        return self.on_hand[(node, sku)] - self.allocated[(node, sku)]
+
+    def customer_rules(self, c: Customer) -> tuple[bool, bool]:
+        """(ship complete, accepts substitutes) of a customer: standing terms by segment
+        (:data:`SHIP_COMPLETE`, :data:`ACCEPTS_SUBSTITUTES`), drawn once per customer
+        from a random source of their own (the run's stream is not touched)."""
+        rules = self.rules.get(c.id)
+        if rules is None:
+            rng = random.Random(f"terms-{self.seed}-{c.id}")
+            rules = (
+                rng.random() < SHIP_COMPLETE.get(c.segment, 0.3),
+                rng.random() < ACCEPTS_SUBSTITUTES.get(c.segment, 0.5),
+            )
+            self.rules[c.id] = rules
+        return rules
+
+    def _family_surge(self) -> None:
+        """A demand surge over a product family: one of the top SKUs and its listed
+        substitutes, ordered at 2 to all-but-one DCs within an hour or two, 3-5 times
+        the family's free stock at each DC hit, while the DCs not hit still hold some.
+
+        Each DC hit gets 5-9 orders: a customer of each tier at least (of any region,
+        so some order off their home region), the rest its own customers. Ship-complete
+        customers (:meth:`customer_rules`) order 2-3 SKUs of the family on one order;
+        the others one SKU, the surging one mostly. Strategic orders are smaller,
+        standard ones larger; about a third promise shipment today or tomorrow. Each
+        order carries its customer's terms (``ship_complete``, ``substitution``)."""
+        now = self.sim.now_s
+        for key in [k for k, (_, until, _) in self.spikes.items() if until < now]:
+            del self.spikes[key]
+        dcs = [dc.id for dc in self.config.dcs]
+        top = self.products[: max(10, len(self.products) // 10)]
+        families = [
+            [p.sku, *p.substitutes]
+            for p in self.rng.sample(top, min(10, len(top)))
+            if p.substitutes and not any((n, s) in self.spikes for n in dcs for s in p.substitutes)
+            and not any((n, p.sku) in self.spikes for n in dcs)
+        ]  # fmt: skip
+        if not families or len(dcs) < 2:
+            return
+        family = families[0]
+        hit = self.rng.sample(dcs, self.between(2, max(2, len(dcs) - 1)))
+        hit = [n for n in hit if sum(self._free(n, s) for s in family) >= 4]
+        if not hit:
+            return
+        ids = {(n, s): list[str]() for n in hit for s in family}
+        for (n, s), key_ids in ids.items():
+            self.spikes[(n, s)] = (key_ids, now + DAY, "demand_surge")
+        for node in hit:
+            available = sum(self._free(node, s) for s in family)
+            for order in self._surge_orders(node, family, available, ids):
+                self.sim.at(now + self.between(0, 2 * HOUR), self._arrive, order)
+
     def _surge_orders(
-        self, node: str, sku: str, available: int, ids: list[str]
+        self,
+        node: str,
+        family: list[str],
+        available: int,
+        ids: dict[tuple[str, str], list[str]],
     ) -> list[SpikeOrder]:
-        """A surge's orders: a customer of each tier at least, the rest of any tier."""
+        """A family surge's orders at one DC (see :meth:`_family_surge`)."""
         customers = self.business.customers
         tiers = sorted({c.tier for c in customers})
         chosen = [self.rng.choice([c for c in customers if c.tier == t]) for t in tiers]
-        rest = [c for c in customers if c not in chosen]
-        n = max(self.between(6, 12), len(chosen))
-        chosen += self.rng.sample(rest, min(len(rest), n - len(chosen)))
+        n = max(self.between(5, 9), len(chosen))
+        home = [c for c in customers if c.node == node and c not in chosen]
+        away = [c for c in customers if c.node != node and c not in chosen]
+        take = min(len(home), n - len(chosen))
+        chosen += self.rng.sample(home, take)
+        chosen += self.rng.sample(away, min(len(away), n - len(chosen)))
         size = {"strategic": 0.5, "gold": 0.8, "silver": 1.0, "standard": 1.6}
         shares = [size.get(c.tier, 1.0) * self.rng.lognormvariate(0, 0.6) for c in chosen]
         demand = available * (3 + 2 * self.r())
         orders = []
         for c, share in zip(chosen, shares, strict=True):
             qty = max(1, round(demand * share / sum(shares)))
+            complete, accepts = self.customer_rules(c)
+            if complete:
+                skus = [family[0], *self.rng.sample(family[1:], min(len(family) - 1, 2))]
+            elif self.r() < 0.6:
+                skus = [family[0]]
+            else:
+                skus = [self.rng.choice(family[1:])]
+            split = [1.0] + [0.3 + 0.5 * self.r() for _ in skus[1:]]
+            qtys = [max(1, round(qty * w / sum(split))) for w in split]
             tight = self.r() < 0.35  # promised to ship today or tomorrow
             ship, delivery = (self.between(0, 1), self.between(2, 3)) if tight else (2, 8)
-            orders.append(SpikeOrder(c, sku, qty, ids, node, ship, delivery))
+            more = [(s, q, ids[(node, s)]) for s, q in zip(skus[1:], qtys[1:], strict=True)]
+            terms = {"ship_complete": complete,
+                     "substitution": "allowed" if accepts else "refused"}  # fmt: skip
+            orders.append(
+                SpikeOrder(
+                    c, skus[0], qtys[0], ids[(node, skus[0])], node, ship, delivery, more, terms
+                )
+            )
         return orders
 
     def _spike_conflict(self, o: Order, key: tuple[str, str], now: int) -> bool:
@@ -662,11 +735,15 @@ class Twin:
         if spike is None:
             self._lines(o)
         else:
-            sku, qty = spike.sku, spike.qty
-            cents = c.prices.get(sku, self.business.by_sku[sku].price)
-            o.lines.append({"line_id": "1", "sku": sku, "qty": qty, "unit_price": cents / 100})
-            o.cents.append(cents)
-            spike.ids.append(o.id)
+            lines = [(spike.sku, spike.qty, spike.ids), *spike.more]
+            for n, (sku, qty, ids) in enumerate(lines, 1):
+                cents = c.prices.get(sku, self.business.by_sku[sku].price)
+                o.lines.append(
+                    {"line_id": str(n), "sku": sku, "qty": qty, "unit_price": cents / 100}
+                )
+                o.cents.append(cents)
+                if o.id not in ids:
+                    ids.append(o.id)
         o.target = int(self.r() * len(o.lines))
         if fault == "pick_short" and o.lines[o.target]["qty"] < 4:
             self._set_line(o, o.target, qty=self.between(4, 20))
@@ -688,6 +765,8 @@ class Twin:
             "ship_to": self._ship_to(o),
             "lines": o.lines,
         }
+        if spike is not None and spike.terms is not None:
+            data.update(spike.terms)
         self.emit("order.created", CHANNEL_SOURCE[channel], o.id, data)
         if fault == "contract_price_mismatch":
             line = o.lines[o.target]

@@ -198,3 +198,7 @@ def _options(
 
 
 options = make_options(greedy_plan)
+
+
+options_from_plan = _options
+"""The options carrying out a plan's assignments (for planners beyond ``Planner``)."""
