@@ -17,7 +17,7 @@ from typing import Any
 
 from unsnag.connectors.base import Connector
 from unsnag.dispatch import Dispatcher, DispatchReport
-from unsnag.errors import NotFound
+from unsnag.errors import Conflict
 from unsnag.events import parse_event
 from unsnag.policy import Policy
 from unsnag.resolve import commands
@@ -60,7 +60,7 @@ def run_command(
         case = commands.find_case(resolver, case_id)
         pending = case.work.pending_approval if case.work is not None else None
         if pending is None:
-            raise NotFound(f"case {case_id} has no pending approval")
+            raise Conflict(f"case {case_id} has no pending approval")
         fields["approval_id"] = pending.id
     commands.validate(resolver, command, {"case_id": case_id, "actor": actor, "role": role,
                                           **fields})  # fmt: skip

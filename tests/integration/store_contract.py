@@ -384,6 +384,32 @@ class ApiStoreContract:
         assert store.event_counts(before - timedelta(hours=2), before - timedelta(hours=1)) == []
         assert store.event_counts(before - timedelta(seconds=1), after + timedelta(seconds=1))
 
+    def test_events_can_be_counted_by_the_hour_they_say_they_happened(
+        self, store: StorePort
+    ) -> None:
+        def at(event_id: str, source: str, when: str) -> Event:
+            return parse_event({**envelope(event_id, source), "time": when})
+
+        store.append_events([
+            at("a", "crm", "2026-05-04T08:10:00Z"),
+            at("b", "erp", "2026-05-04T08:59:59Z"),
+            at("c", "crm", "2026-05-04T10:00:00+02:00"),  # 08:00 UTC
+            at("d", "crm", "2026-05-04T09:30:00Z"),
+            at("e", "erp", "2026-05-05T09:30:00Z"),  # outside the window below
+        ])  # fmt: skip
+        counts = store.event_counts(T0, T0 + timedelta(hours=2), by="time")
+        assert counts == [("crm", T0, 2), ("erp", T0, 1), ("crm", T0 + timedelta(hours=1), 1)]
+        assert all(bucket.utcoffset() == timedelta(0) for _, bucket, _ in counts)
+        assert store.event_counts(T0 + timedelta(hours=1), by="time") == [
+            ("crm", T0 + timedelta(hours=1), 1),
+            ("erp", T0 + timedelta(days=1, hours=1), 1),
+        ]
+        # the default clock is still when the store took them (now, not 2026-05-04)
+        assert store.event_counts(T0, T0 + timedelta(hours=2)) == []
+        assert sum(n for _, _, n in store.event_counts(datetime.now(UTC) - timedelta(hours=1))) == 5
+        with pytest.raises(ValueError, match="by"):
+            store.event_counts(T0, by="subject")
+
     # case queries
 
     @pytest.mark.parametrize(

@@ -107,3 +107,26 @@ def test_threads_at_once_lose_nothing(runtime, store):
         thread.join()
     assert not errors
     assert store.event_count() == len(master()) + 40
+
+
+def test_requests_that_queue_up_are_committed_as_one_batch(runtime, store):
+    runtime.ingest(items(master()))
+    before = runtime.batches
+    results: dict[int, list] = {}
+
+    def send(n: int) -> None:
+        event = order(oid=f"SO-G{n}")
+        results[n] = runtime.ingest(items([event, event]))  # the same event twice
+
+    with runtime.lock:  # the engine is busy: every request queues behind it
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(5)]
+        for thread in threads:
+            thread.start()
+        while len(runtime._queue) < 5:
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join()
+    assert runtime.batches == before + 1
+    for n in range(5):  # each request gets its own verdicts, in its own order
+        assert [v.status for v in results[n]] == ["accepted", "duplicate"]
+        assert [v.index for v in results[n]] == [0, 1]

@@ -230,3 +230,81 @@ def test_a_revoked_keys_session_stops_working(world):
 def test_an_integrator_may_not_read_the_queue(world):
     answer = world.client("integrator").get("/queue")
     assert answer.status_code == 403
+
+
+# --- the polish: words, order, formats and clocks ------------------------------------------
+
+
+def test_the_queue_names_states_in_words_and_keeps_the_raw_value(world):
+    page = world.client("admin").get("/queue", params={"needs": "approval", "team": "all"})
+    assert 'data-state="awaiting_approval"' in page.text
+    assert ">awaiting approval</span>" in page.text
+    assert ">awaiting_approval<" not in page.text
+    live = world.client("admin").get("/queue", params={"status": "live", "team": "all"})
+    statuses = {world.store.get_case(i)["status"] for i in row_ids(live.text)}
+    assert statuses and statuses <= {"open", "in_progress"}
+    assert '<option value="live" selected>' in live.text
+
+
+def test_the_case_page_shows_news_first_and_what_the_engine_knows_now(world):
+    case_id = world.pending()[-1]
+    html = world.client("admin").get(f"/cases/{case_id}").text
+    times = re.findall(r'<li data-source="\w+" data-type="[^"]+" class="[^"]*">\s*<time '
+                       r'datetime="([^"]*)"', html)  # fmt: skip
+    moments = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times if t]
+    assert len(moments) > 1 and moments == sorted(moments, reverse=True)
+    assert 'id="show-master"' in html  # master data collapsed behind a (CSS-only) toggle
+    case = world.store.get_case(case_id)
+    pending = next(a for a in case["work"]["approvals"] if a["status"] == "pending")
+    option = pending["option"]
+    act = re.search(r'id="%s".*?</form>' % ("act" if option == 0 else f"act-{option}"), html,
+                    re.S)  # fmt: skip
+    assert act and "disabled" in act.group(0) and "waits for approval" in act.group(0)
+    assert re.search(r"<td>recommended</td><td>unsnag</td><td class=\"detail\"><ol", html)
+    assert "Gathered" in html and "when the playbook started" in html
+    customer = world.runtime.session.engine.state.customers.get(case.get("customer_id") or "")
+    if customer is not None:
+        assert 'id="customer-now"' in html and "Credit limit" in html and "Exposure" in html
+        if customer.credit_limit:
+            assert f"{customer.credit_limit:,.2f}" in html
+    assert not re.search(r"\d{5}\.\d\d(?!\d)", re.sub(r"<[^>]+>", " ", html).replace(",", "#"))
+
+
+def test_stale_nothing_on_file_facts_go_where_the_panel_shows_them(world):
+    from unsnag.web.casepage import _fact_panel
+
+    assert _fact_panel("invoice: nothing on file for SO-1") == "invoice"
+    assert _fact_panel("carrier_lane: nothing on file for SO-1") == "shipment"
+
+
+def test_the_overview_measures_now_and_leaves_the_unfinished_day_out(world):
+    page = world.client("admin").get("/overview")
+    assert page.status_code == 200
+    now = world.runtime.clock()
+    assert f"{now:%Y-%m-%d %H:%M} UTC (now)" in page.text
+    days = re.findall(r'<tr><td class="nowrap">(\d{4}-\d\d-\d\d)</td>', page.text)
+    assert days and all(day < now.date().isoformat() for day in days)
+    sizes = {int(px) for px in re.findall(r"font-size:(\d+)px", page.text)}
+    assert sizes and min(sizes) >= 12
+
+
+def test_integrations_count_events_by_their_own_time_before_the_runtimes_clock(world):
+    page = world.client("admin").get("/integrations").text
+    assert 'id="events-clock"' in page and "By event time" in page
+    now = world.runtime.clock()
+    assert f"the 24 h before {now:%Y-%m-%d %H:%M} UTC" in page
+    assert page.count("<rect x=") > 20  # the simulated day's hours, not one bar
+
+
+def test_a_dead_letter_reason_names_its_field_once(world):
+    world.store.add_dead_letters([DeadLetter('{"id": "x"}', "type: Field required", "type",
+                                             "test", datetime.now(UTC))])  # fmt: skip
+    page = world.client("admin").get("/integrations", params={"replayed": "all"}).text
+    assert "type: Field required<" in page and "type: Field required (field" not in page
+
+
+def test_the_footer_mentions_live_refresh_only_where_something_refreshes(world):
+    assert "live refresh" not in world.client().get("/login").text
+    client = world.client("admin")
+    assert "live refresh" in client.get("/queue").text
+    assert "live refresh" not in client.get("/integrations").text

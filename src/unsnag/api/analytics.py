@@ -28,6 +28,10 @@ from unsnag.policy import Policy
 from unsnag.store import StorePort
 
 PARETO_DIMENSIONS = tuple(by for by, _ in PARETOS)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+MAX_PERIOD = timedelta(days=3660)
+"""Bounds of an asked period: what a report can mean, and what it can compute quickly."""
 
 
 class Analytics:
@@ -71,13 +75,28 @@ class Analytics:
             return self._index
 
     def period(self, start: datetime | None, end: datetime | None, days: int = 30) -> Period:
-        """The asked period; by default the last ``days`` days the data covers."""
+        """The asked period; by default the last ``days`` days the data covers. A period
+        must lie within EARLIEST..LATEST and span at most MAX_PERIOD (ContractViolation)."""
+        for moment in (start, end):
+            if moment is not None and not _within(moment):
+                raise ContractViolation(
+                    f"{moment.isoformat()} is outside {EARLIEST:%Y}-{LATEST:%Y}", "from"
+                )
         if start is not None and end is not None:
-            return Period(_utc(start), _utc(end))
-        covered = kpi.data_period(self.frames())
-        end = _utc(end) if end is not None else covered.end
-        start = _utc(start) if start is not None else max(covered.start, end - timedelta(days=days))
-        return Period(start, end)
+            period = Period(_utc(start), _utc(end))
+        else:
+            covered = kpi.data_period(self.frames())
+            end = _utc(end) if end is not None else covered.end
+            start = (
+                _utc(start) if start is not None else max(covered.start, end - timedelta(days=days))
+            )
+            period = Period(start, end)
+        if period.length > MAX_PERIOD:
+            raise ContractViolation(
+                f"a period may span at most {MAX_PERIOD.days} days, not {period.length.days}",
+                "from",
+            )
+        return period
 
     # --- aggregates -------------------------------------------------------------------
 
@@ -164,6 +183,13 @@ class Analytics:
         from unsnag.intel.report import order_map
 
         return {"period": _period(period), **order_map(self.index(), period)}
+
+
+def _within(moment: datetime) -> bool:
+    try:
+        return EARLIEST <= _utc(moment) <= LATEST
+    except OverflowError:  # an offset that takes it past year 1 or 9999
+        return False
 
 
 def _utc(moment: datetime) -> datetime:

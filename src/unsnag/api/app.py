@@ -143,9 +143,9 @@ def _ops(app: FastAPI, svc: Services) -> None:
         summary="Prometheus metrics (text format)",
         response_class=Response,
     )
-    def metrics_route(request: Request) -> Response:
+    async def metrics_route(request: Request) -> Response:
         if not svc.settings.metrics_public:
-            authenticate(request, svc)
+            await authenticate(request, svc)
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     _ = ApiProblem

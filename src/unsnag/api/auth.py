@@ -129,6 +129,16 @@ class KeyRing:
             self._cache[key_id] = (now, record)
         return record
 
+    def knows(self, token: str) -> bool:
+        """Whether checking ``token`` needs no store read (its key id is fresh in the
+        cache, or the token is malformed)."""
+        parts = split_token(token)
+        if parts is None:
+            return True
+        with self._lock:
+            hit = self._cache.get(parts[0])
+        return hit is not None and time.monotonic() - hit[0] < self.ttl_s
+
     def check(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None otherwise."""
         parts = split_token(token)

@@ -189,8 +189,9 @@ def install(app: FastAPI) -> None:
         )
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
+def problem_response(status: int) -> dict[str, Any]:
+    """The OpenAPI response object of a problem with ``status``."""
+    return {
         "description": TITLES[status],
         "content": {
             PROBLEM_JSON: {
@@ -208,6 +209,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     }
-    for status in (401, 403, 404, 409, 413, 422, 429)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: problem_response(status) for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 """The problem responses every /v1 route may give, for the OpenAPI document."""

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from unsnag.api.auth import DEAD_LETTERS, INGEST, READ, WORK, Principal, may_work_case
 from unsnag.api.deps import Svc, authenticate, requires
-from unsnag.api.problems import PROBLEM_RESPONSES, ApiProblem
+from unsnag.api.problems import PROBLEM_RESPONSES, ApiProblem, problem_response
 from unsnag.api.schemas import (
     Act,
     Assign,
@@ -33,7 +33,7 @@ from unsnag.api.schemas import (
     Resolve,
 )
 from unsnag.casework import show_case
-from unsnag.errors import ContractViolation, Forbidden, NotFound
+from unsnag.errors import Conflict, ContractViolation, Forbidden, NotFound
 from unsnag.inputs import Item
 from unsnag.intel.kpi import Period
 from unsnag.store import CaseQuery, DeadLetter, IdempotentResponse, cursor_of
@@ -112,6 +112,7 @@ def _dead_letter(svc: Svc, body: bytes, reason: str, origin: str) -> None:
 @router.post(
     "/events",
     response_model=EventsResponse,
+    responses={415: problem_response(415)},
     summary="Send events: one CloudEvent, a JSON array of them, or a CloudEvents batch",
     openapi_extra={
         "requestBody": {
@@ -420,7 +421,14 @@ def work(svc: Svc, caller: Principal, command: str, case_id: str, **fields: Any)
         raise Forbidden(reason)
     try:
         after = svc.runtime.command(command, case_id, caller.actor, caller.role, **fields)
-    except (NotFound, Forbidden, ContractViolation) as exc:
+    except NotFound as exc:
+        if command in ("case.approved", "case.rejected") and fields.get("approval_id") is None:
+            # the case exists (checked above): nothing to decide is a conflict, not a 404
+            svc.metrics.commands.labels(command, "conflict").inc()
+            raise Conflict(str(exc)) from None
+        svc.metrics.commands.labels(command, "notfound").inc()
+        raise
+    except (Forbidden, ContractViolation, Conflict) as exc:
         svc.metrics.commands.labels(command, type(exc).__name__.lower()).inc()
         raise
     except Exception:
@@ -573,6 +581,10 @@ def overview(
 
 # --- dead letters and integrations ------------------------------------------------------
 
+MAX_ID = 2**63 - 1
+"""The largest id a store keeps (a signed 64-bit integer)."""
+DeadLetterId = Annotated[int, Path(ge=0, le=MAX_ID)]
+
 
 def _dead(row: StoredDeadLetter) -> dict[str, Any]:
     return {
@@ -591,7 +603,9 @@ def dead_letters(
     svc: Svc,
     caller: Anyone,
     replayed: Annotated[bool | None, Query(description="Only (not) replayed ones")] = None,
-    cursor: Annotated[int, Query(ge=0, description="The last id of the previous page")] = 0,
+    cursor: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="The last id of the previous page")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """In arrival order, with the reason, the offending field and the raw input."""
@@ -607,7 +621,7 @@ def dead_letters(
 
 
 @router.get("/dead-letters/{dead_letter_id}", summary="One dead letter")
-def dead_letter(dead_letter_id: int, svc: Svc, caller: Anyone) -> dict[str, Any]:
+def dead_letter(dead_letter_id: DeadLetterId, svc: Svc, caller: Anyone) -> dict[str, Any]:
     return _dead(svc.runtime.store.get_dead_letter(dead_letter_id))
 
 
@@ -617,7 +631,7 @@ def dead_letter(dead_letter_id: int, svc: Svc, caller: Anyone) -> dict[str, Any]
     summary="Fix and replay a dead letter",
 )
 def replay_dead_letter(
-    dead_letter_id: int, body: Replay, svc: Svc, caller: DeadLetterWorker
+    dead_letter_id: DeadLetterId, body: Replay, svc: Svc, caller: DeadLetterWorker
 ) -> dict[str, Any]:
     """Runs the fixed event (or the kept raw input) through the inbound path; marked
     replayed when accepted (or already in the log). A still-bad event is 422, and the

@@ -22,6 +22,7 @@ from unsnag.resolve.model import AuditEntry, OutboxItem
 from unsnag.store.port import (
     COUNT_BY,
     DELIVERED,
+    EVENT_CLOCKS,
     FAILED,
     PENDING,
     ApiKey,
@@ -55,7 +56,8 @@ class MemoryStore(Closing):
 
     def __init__(self) -> None:
         self._events: list[dict[str, Any]] = []
-        self._received: list[tuple[str, datetime]] = []  # (source, received_at) per event
+        # (source, received_at, time) per event, for event_counts
+        self._received: list[tuple[str, datetime, datetime]] = []
         self._keys: set[tuple[str, str]] = set()
         self._dead: list[StoredDeadLetter] = []
         self._cases: dict[str, Case] = {}
@@ -78,7 +80,7 @@ class MemoryStore(Closing):
             if is_new:
                 self._keys.add(event.key)
                 self._events.append(document)
-                self._received.append((event.source, now))
+                self._received.append((event.source, now, utc(event.time)))
             stored.append(is_new)
         return stored
 
@@ -333,20 +335,28 @@ class MemoryStore(Closing):
         return len(old)
 
     def event_counts(
-        self, since: datetime, until: datetime | None = None
+        self, since: datetime, until: datetime | None = None, by: str = "received_at"
     ) -> list[tuple[str, datetime, int]]:
-        """Bucketed in Python over the events received in the window."""
+        """Bucketed in Python over the events in the window (by either clock)."""
+        if by not in EVENT_CLOCKS:
+            raise ValueError(f"cannot count events by {by!r}; use one of {', '.join(EVENT_CLOCKS)}")
         since = utc(since)
         end = None if until is None else utc(until)
+        moments = (
+            (s, received if by == "received_at" else at) for s, received, at in self._received
+        )
         counts = Counter(
             (source, hour_of(at))
-            for source, at in self._received
+            for source, at in moments
             if at >= since and (end is None or at < end)
         )
         rows = [(source, hour, n) for (source, hour), n in counts.items()]
         return sorted(rows, key=lambda row: (row[1], row[0]))
 
     # --- lifecycle ---------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Nothing to analyse in memory."""
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""

@@ -104,6 +104,9 @@ SORTS = ("priority", "due_at", "opened_at", "updated_at")
 COUNT_BY = ("type", "owner_team", "status")
 """The columns :meth:`StorePort.case_counts` can group by."""
 
+EVENT_CLOCKS = ("received_at", "time")
+"""The clocks :meth:`StorePort.event_counts` can bucket events by."""
+
 
 @dataclass(frozen=True, slots=True)
 class CaseQuery:
@@ -339,11 +342,17 @@ class StorePort(Protocol):
         ...
 
     def event_counts(
-        self, since: datetime, until: datetime | None = None
+        self, since: datetime, until: datetime | None = None, by: str = "received_at"
     ) -> list[tuple[str, datetime, int]]:
-        """``(source, hour, count)`` of the events received in ``[since, until)``, by the
-        UTC hour their ``received_at`` (when the store took them) falls in; sorted by
-        hour, then source."""
+        """``(source, hour, count)`` of the events in ``[since, until)``, by the UTC hour
+        their clock falls in; sorted by hour, then source. ``by`` picks the clock:
+        ``received_at`` (when the store took them, the default) or ``time`` (when the
+        event says it happened: a replayed or simulated history lands on its own hours).
+        Any other ``by`` is a ``ValueError``."""
+        ...
+
+    def optimize(self) -> None:
+        """Refresh the database's query statistics (after large changes; cheap)."""
         ...
 
     def close(self) -> None: ...

@@ -48,6 +48,7 @@ from unsnag.store.connect import describe
 from unsnag.store.port import (
     COUNT_BY,
     DELIVERED,
+    EVENT_CLOCKS,
     FAILED,
     PENDING,
     ApiKey,
@@ -581,18 +582,29 @@ class Store(Closing):
             return int(connection.execute(old).rowcount)
 
     def event_counts(
-        self, since: datetime, until: datetime | None = None
+        self, since: datetime, until: datetime | None = None, by: str = "received_at"
     ) -> list[tuple[str, datetime, int]]:
         """Bucketed in SQL (``strftime`` on SQLite, ``date_trunc`` of the UTC time on
-        PostgreSQL) over the ``received_at`` index, so only the counts travel."""
+        PostgreSQL), so only the counts travel; ``received_at`` has an index, ``time``
+        is scanned."""
+        if by not in EVENT_CLOCKS:
+            raise ValueError(f"cannot count events by {by!r}; use one of {', '.join(EVENT_CLOCKS)}")
         c = t.events.c
-        window = [c.received_at >= utc(since)]
+        clock = c.received_at if by == "received_at" else c.time
+        window = [clock >= utc(since)]
         if until is not None:
-            window.append(c.received_at < utc(until))
-        counts = self._hourly(c.source, c.received_at, *window)
+            window.append(clock < utc(until))
+        counts = self._hourly(c.source, clock, *window)
         return sorted(((str(s), hour, n) for s, hour, n in counts), key=lambda r: (r[1], r[0]))
 
     # --- lifecycle ---------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Refresh the planner's statistics of the case tables (``ANALYZE``): without them
+        SQLite sorts every case for a page of the queue rather than walk the index."""
+        with self._transaction("analysing the case tables") as connection:
+            for table in ("cases", "case_refs"):
+                connection.exec_driver_sql(f"ANALYZE {table}")
 
     def close(self) -> None:
         """Release every pooled connection; the store is not usable afterwards."""

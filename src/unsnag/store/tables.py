@@ -81,6 +81,7 @@ events = Table(
     Index(None, "type"),
     Index(None, "subject"),
     Index(None, "received_at"),
+    Index(None, "time"),
 )
 
 dead_letters = Table(
@@ -118,6 +119,8 @@ cases = Table(
     Index(None, "due_at"),
     Index(None, "opened_at"),
     Index(None, "updated_at"),
+    Index(None, "priority", "id"),
+    Index(None, "due_at", "id"),
 )
 
 case_refs = Table(

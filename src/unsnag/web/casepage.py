@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from unsnag.api.auth import Principal, may_work_case
@@ -13,6 +14,7 @@ from unsnag.api.deps import Services
 from unsnag.api.v1 import case_detail
 from unsnag.errors import UnsnagError
 from unsnag.resolve.approvals import check_can_approve
+from unsnag.resolve.options.credit_hold import score
 from unsnag.web.format import instant, sla_countdown
 
 SYSTEMS = {
@@ -40,6 +42,9 @@ class Entry:
     type: str
     data: Any
     own: bool = False
+    master: bool = False
+    """Master data (customers, products, prices, nodes) from before the case opened:
+    context, not the case's story (collapsed on the page)."""
 
 
 def system_of(source: str | None) -> str:
@@ -47,8 +52,14 @@ def system_of(source: str | None) -> str:
     return head if head in SYSTEMS else "other"
 
 
+MASTER_DATA = frozenset({"customer.upserted", "product.upserted", "price.agreed", "node.upserted"})
+
+
 def timeline(case: dict[str, Any], events: list[dict[str, Any]]) -> list[Entry]:
-    """The systems' events about the case and the case's own history, in time order."""
+    """The systems' events about the case and the case's own history, newest first (so
+    the latest news is at the top of the box, with or without JavaScript)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    opened = instant(case.get("opened_at")) or epoch
     entries = [
         Entry(
             str(e.get("time") or ""),
@@ -57,6 +68,7 @@ def timeline(case: dict[str, Any], events: list[dict[str, Any]]) -> list[Entry]:
             str(e.get("source") or ""),
             str(e.get("type") or ""),
             e.get("data"),
+            master=e.get("type") in MASTER_DATA and (instant(e.get("time")) or epoch) < opened,
         )
         for e in events
     ]
@@ -73,14 +85,34 @@ def timeline(case: dict[str, Any], events: list[dict[str, Any]]) -> list[Entry]:
                 own=True,
             )
         )
-    return sorted(entries, key=lambda e: (instant(e.time) or instant("1970-01-01"), e.own))
+    return sorted(entries, key=lambda e: (instant(e.time) or epoch, e.own), reverse=True)
 
 
 PANELS = ("order", "customer", "stock", "shipment", "invoice")
 STOCK_FACT = re.compile(r"\b(ERP|WMS)\b.*\b(on hand|free|available)\b")
 
 
+NOTHING_ON_FILE = re.compile(r"^(\w+): nothing on file for ")
+"""The fact a gather step records for a group with nothing on file (``invoice: ...``)."""
+GROUP_PANEL = {
+    "order": "order",
+    "customer": "customer",
+    "stock": "stock",
+    "inbound": "stock",
+    "substitutes": "stock",
+    "shipment": "shipment",
+    "carrier_lane": "shipment",
+    "invoice": "invoice",
+    "payments": "invoice",
+    "remittance": "invoice",
+    "returns": "order",
+}
+
+
 def _fact_panel(fact: str) -> str | None:
+    empty = NOTHING_ON_FILE.match(fact)
+    if empty:
+        return GROUP_PANEL.get(empty.group(1))
     head = fact.split(" ", 1)[0].lower()
     if head in ("order", "customer", "shipment", "invoice"):
         return head
@@ -131,20 +163,72 @@ def _stock(svc: Services, case: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def panels(svc: Services, case: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The context panels: facts the playbook gathered, and what the systems said."""
-    facts: dict[str, list[str]] = {name: [] for name in (*PANELS, "other")}
-    for fact in (case.get("work") or {}).get("facts") or []:
-        facts[_fact_panel(str(fact)) or "other"].append(str(fact))
-    return {
-        "facts": facts,
+def _customer(svc: Services, case: dict[str, Any]) -> dict[str, Any] | None:
+    """The case's customer as the engine knows it now: master data and credit exposure
+    (open order value plus open invoice balances, as the credit-hold playbook counts it)."""
+    customer_id = case.get("customer_id")
+    if not customer_id:
+        return None
+    with svc.runtime.lock:
+        state = svc.runtime.session.engine.state
+        customer = state.customers.get(str(customer_id))
+        if customer is None:
+            return None
+        credit = score(state, customer, svc.runtime.clock())
+        return {
+            "id": customer.customer_id,
+            "name": customer.name,
+            "tier": customer.tier,
+            "credit_limit": customer.credit_limit,
+            "terms_days": customer.terms_days,
+            "region": customer.region,
+            "segment": customer.segment,
+            "open_orders": customer.open_order_value,
+            "open_invoices": credit.exposure - customer.open_order_value,
+            "exposure": credit.exposure,
+            "used": credit.ratio,
+            "overdue": len(credit.overdue),
+        }
+
+
+def gathered_at(case: dict[str, Any], audit: list[dict[str, Any]]) -> str | None:
+    """When the playbook gathered the case's facts: its gather step runs just before it
+    recommends (the first ``recommended`` entry), else when the case was opened."""
+    first = next((a.get("at") for a in audit if a.get("kind") == "recommended"), None)
+    return str(first or case.get("opened_at") or "") or None
+
+
+def panels(
+    svc: Services,
+    case: dict[str, Any],
+    events: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The context panels: what the systems say now (the engine's state and the events),
+    and the facts the playbook gathered when it started, less the "nothing on file"
+    ones a panel now contradicts."""
+    found = {
         "orders": _merge(events, ("order.",), "order_id"),
         "shipments": _merge(events, ("shipment.", "carrier."), "shipment_id"),
         "invoices": _merge(
             events, ("invoice.", "credit_memo.", "payment.", "remittance."), "invoice_id"
         ),
         "stock": _stock(svc, case),
+        "customer": _customer(svc, case),
     }
+    live = {
+        "order": bool(found["orders"]),
+        "customer": found["customer"] is not None,
+        "stock": bool(found["stock"]),
+        "shipment": bool(found["shipments"]),
+        "invoice": bool(found["invoices"]),
+    }
+    facts: dict[str, list[str]] = {name: [] for name in (*PANELS, "other")}
+    for fact in (case.get("work") or {}).get("facts") or []:
+        panel = _fact_panel(str(fact)) or "other"
+        if NOTHING_ON_FILE.match(str(fact)) and live.get(panel):
+            continue  # stale: the panel shows what has arrived since
+        facts[panel].append(str(fact))
+    return {"facts": facts, **found}
 
 
 def approval_refusal(svc: Services, principal: Principal, case_id: str) -> str | None:
@@ -171,13 +255,17 @@ def case_page(svc: Services, principal: Principal, case_id: str) -> dict[str, An
     pending = next((a for a in work.get("approvals") or [] if a.get("status") == "pending"), None)
     refusal = may_work_case(principal, case)
     is_open = case.get("status") in ("open", "in_progress")
+    entries = timeline(case, detail["timeline"])
     return {
         "case": case,
         "work": work,
         "sla": sla_countdown(case, svc.runtime.clock()),
-        "timeline": timeline(case, detail["timeline"]),
+        "timeline": entries,
+        "master_count": sum(e.master for e in entries),
         "panels": panels(svc, case, detail["timeline"]),
+        "gathered_at": gathered_at(case, detail["audit"]),
         "recommendations": list(enumerate(work.get("recommendations") or [])),
+        "escalation": escalation(work, pending),
         "pending": pending,
         "approvals": work.get("approvals") or [],
         "actions": detail["actions"],
@@ -192,6 +280,26 @@ def case_page(svc: Services, principal: Principal, case_id: str) -> dict[str, An
     }
 
 
+def escalation(work: dict[str, Any], pending: dict[str, Any] | None) -> dict[str, Any]:
+    """Who the case is escalated to, and whether its pending approval follows: an
+    approval asked again after one expired may also be decided by the role it was
+    escalated to (and above); an escalation for the SLA moves the case, not the approval."""
+    level = int(work.get("escalation_level") or 0)
+    role = str(work.get("escalation") or "") if level else ""
+    follows = bool(pending and pending.get("escalated_to"))
+    return {
+        "role": role,
+        "level": level,
+        "approval_role": (pending or {}).get("escalated_to") or "",
+        "approval_lags": bool(pending and role and not follows),
+    }
+
+
 def timeline_page(svc: Services, case_id: str) -> dict[str, Any]:
     detail = case_detail(svc, case_id)
-    return {"case": detail["case"], "timeline": timeline(detail["case"], detail["timeline"])}
+    entries = timeline(detail["case"], detail["timeline"])
+    return {
+        "case": detail["case"],
+        "timeline": entries,
+        "master_count": sum(e.master for e in entries),
+    }

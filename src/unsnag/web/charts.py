@@ -6,7 +6,7 @@ CDN, print and screenshot well, and stay readable without JavaScript. Every char
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -24,7 +24,11 @@ PALETTE = (
     "#3f6212",
     "#525252",
 )
-INK, GRID, FONT = "#1f2937", "#d1d5db", "font-family:system-ui,sans-serif;font-size:11px"
+INK, GRID = "#1f2937", "#d1d5db"
+FONT_PX, MIN_PX = 13, 12
+"""Text is FONT_PX in the chart's own units; a chart never shrinks below the width at
+which that is MIN_PX on screen (its box scrolls instead), and never grows past 1:1."""
+FONT = f"font-family:system-ui,sans-serif;font-size:{FONT_PX}px"
 
 
 def colour(index: int) -> str:
@@ -32,34 +36,36 @@ def colour(index: int) -> str:
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+    smallest = int(width * MIN_PX / FONT_PX + 0.5)
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{FONT}">'
+        f'<div class="chart-box"><svg xmlns="http://www.w3.org/2000/svg" class="chart" '
+        f'role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="max-width:{width}px;min-width:{smallest}px;{FONT}">'
         f"<title>{escape(title)}</title>"
     )
-    return Markup(head + "".join(body) + "</svg>")
+    return Markup(head + "".join(body) + "</svg></div>")
 
 
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def hbars(rows: Sequence[tuple[str, float]], title: str, width: int = 460) -> Markup:
+def hbars(rows: Sequence[tuple[str, float]], title: str, width: int = 400) -> Markup:
     """One bar per row, longest first as given; the value at the bar's end."""
-    label_w, bar_h, gap = 150, 16, 6
+    label_w, bar_h, gap = 150, 18, 6
     height = max(1, len(rows)) * (bar_h + gap) + 8
     biggest = max((value for _, value in rows), default=0) or 1
-    span = width - label_w - 60
+    span = width - label_w - 64
     body = []
     for i, (label, value) in enumerate(rows):
         y = 4 + i * (bar_h + gap)
         length = max(1.0, span * value / biggest)
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" fill="{INK}">'
-            f"{escape(str(label)[:24])}</text>"
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="{INK}">'
+            f"{escape(_short(str(label), 20))}</text>"
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" '
             f'fill="{colour(0)}"><title>{escape(str(label))}: {_fmt(value)}</title></rect>'
-            f'<text x="{label_w + length + 4:.1f}" y="{y + 12}" fill="{INK}">{_fmt(value)}</text>'
+            f'<text x="{label_w + length + 4:.1f}" y="{y + 14}" fill="{INK}">{_fmt(value)}</text>'
         )
     if not rows:
         body.append(f'<text x="8" y="16" fill="{INK}">no data in this period</text>')
@@ -72,11 +78,11 @@ def lines(
     title: str,
     *,
     percent: bool = False,
-    width: int = 560,
+    width: int = 400,
     height: int = 200,
 ) -> Markup:
     """One polyline per series over the labels (days); a legend above."""
-    left, right, top, bottom = 44, 24, 24, 22
+    left, right, top, bottom = 48, 24, 26, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vs in series for v in vs if v is not None]
     biggest = 1.0 if percent else (max(values, default=0) or 1)
@@ -93,11 +99,12 @@ def lines(
                 f'<polyline fill="none" stroke="{colour(i)}" stroke-width="2" '
                 f'points="{" ".join(points)}"/>'
             )
+        x = left + sum(_legend_w(n) for n, _ in series[:i])
         body.append(
-            f'<rect x="{left + i * 120}" y="4" width="10" height="10" fill="{colour(i)}"/>'
-            f'<text x="{left + i * 120 + 14}" y="13" fill="{INK}">{escape(name)}</text>'
+            f'<rect x="{x}" y="5" width="10" height="10" fill="{colour(i)}"/>'
+            f'<text x="{x + 14}" y="15" fill="{INK}">{escape(name)}</text>'
         )
-    body += _xlabels(labels, left, step, top + plot_h + 14)
+    body += _xlabels(labels, left, step, top + plot_h + 19, plot_w)
     return _svg(width, height, title, body)
 
 
@@ -106,11 +113,15 @@ def stacked(
     series: Sequence[tuple[str, Sequence[float]]],
     title: str,
     *,
-    width: int = 640,
-    height: int = 220,
+    width: int = 600,
+    height: int = 230,
+    colours: Mapping[str, str] | None = None,
 ) -> Markup:
-    """Stacked columns: one per label (hour), one colour per series (system)."""
-    left, right, top, bottom = 50, 10, 24 + 14 * ((len(series) - 1) // 6), 22
+    """Stacked columns: one per label (hour), one colour per series (system): its own
+    from ``colours`` (by series name) if it has one, else the palette's."""
+    own = colours or {}
+    per_row = 5
+    left, right, top, bottom = 54, 10, 26 + 17 * ((len(series) - 1) // per_row), 26
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(vs[j] for _, vs in series) for j in range(len(labels))]
     biggest = max(totals, default=0) or 1
@@ -126,15 +137,15 @@ def stacked(
             base[j] += value
             body.append(
                 f'<rect x="{left + j * step + 1:.1f}" y="{y:.1f}" width="{max(1, step - 2):.1f}" '
-                f'height="{h:.1f}" fill="{colour(i)}"><title>{escape(name)} '
+                f'height="{h:.1f}" fill="{own.get(name, colour(i))}"><title>{escape(name)} '
                 f"{escape(labels[j])}: {_fmt(value)}</title></rect>"
             )
-        x, y = left + (i % 6) * 95, 4 + 14 * (i // 6)
+        x, y = left + (i % per_row) * 105, 5 + 17 * (i // per_row)
         body.append(
-            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour(i)}"/>'
-            f'<text x="{x + 14}" y="{y + 9}" fill="{INK}">{escape(name[:12])}</text>'
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{own.get(name, colour(i))}"/>'
+            f'<text x="{x + 14}" y="{y + 10}" fill="{INK}">{escape(_short(name, 11))}</text>'
         )
-    body += _xlabels(labels, left + step / 2, step, top + plot_h + 14)
+    body += _xlabels(labels, left + step / 2, step, top + plot_h + 19, plot_w)
     return _svg(width, height, title, body)
 
 
@@ -151,8 +162,21 @@ def _axes(left: int, top: int, w: int, h: int, biggest: float, percent: bool) ->
     return out
 
 
-def _xlabels(labels: Sequence[str], x0: float, step: float, y: float) -> list[str]:
-    every = max(1, len(labels) // 8)
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _legend_w(name: str) -> int:
+    """Room for a legend entry: the swatch, the name at ~0.6 em a letter, a gap."""
+    return 14 + int(len(name) * FONT_PX * 0.6) + 16
+
+
+def _xlabels(
+    labels: Sequence[str], x0: float, step: float, y: float, room: float = 0.0
+) -> list[str]:
+    """Every n-th label, n chosen so that labels ~45 units wide do not overlap."""
+    fits = max(1, int(room // 48)) if room else 8
+    every = max(1, -(-len(labels) // fits))
     return [
         f'<text x="{x0 + j * step:.1f}" y="{y:.1f}" text-anchor="middle" fill="{INK}">'
         f"{escape(label)}</text>"

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 LIVE = ("open", "in_progress")
 SOON_S = 4 * 3600
+
+STATES: dict[str, tuple[str, str]] = {
+    "open": ("open", "nobody has started on it"),
+    "in_progress": ("in progress", "being worked"),
+    "resolved": ("resolved", "closed: the problem is gone"),
+    "cancelled": ("cancelled", "closed without a fix"),
+    "running": ("running", "unsnag is working through the playbook"),
+    "awaiting_approval": ("awaiting approval", "a recommendation waits for a person to approve it"),
+    "waiting": ("waiting", "an action went out; waiting for the systems to confirm it"),
+    "deferred": ("deferred", "unsnag will look again later"),
+    "human": ("with a person", "unsnag handed the case to a person"),
+    "monitoring": (
+        "monitoring",
+        "the playbook is done; the detectors watch for the problem to clear",
+    ),
+    "done": ("done", "the playbook is finished"),
+}
+"""A case's status and its work's state in words (and what each means), by raw name."""
+
+MONEY_FIELD = re.compile(
+    r"(amount|value|total|price|cost|balance|limit|revenue|exposure|charge|fee)$"
+)
+"""Event and audit fields that hold money (``list_price``, ``open_balance``...)."""
 
 
 def instant(value: Any) -> datetime | None:
@@ -74,6 +98,31 @@ def when(value: Any) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def state_word(value: Any) -> str:
+    """``awaiting_approval`` as ``awaiting approval``, ``human`` as ``with a person``."""
+    text = str(value or "")
+    return STATES.get(text, (text.replace("_", " "), ""))[0]
+
+
+def state_help(value: Any) -> str:
+    """What a status or work state means, for a tooltip (empty if unknown)."""
+    return STATES.get(str(value or ""), ("", ""))[1]
+
+
+def field_value(value: Any, name: str = "") -> str:
+    """A field of an event or audit entry as shown: money fields with two decimals and
+    thousands separators, other fractions with separators, the rest (ids, counts) as it
+    is."""
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else ("yes" if value else "no")
+    if MONEY_FIELD.search(str(name).lower()):
+        return money(value)
+    if isinstance(value, float):
+        text = number(value, 2)
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
 def money(value: Any) -> str:
     if value is None or value == "":
         return "—"
@@ -127,7 +176,7 @@ def compact(data: Any, limit: int = 6) -> str:
     for name, value in data.items():
         if isinstance(value, dict | list) or value is None:
             continue
-        parts.append(f"{name}={value}")
+        parts.append(f"{name}={field_value(value, name)}")
         if len(parts) >= limit:
             break
     return " · ".join(parts)
@@ -140,4 +189,7 @@ FILTERS = {
     "percent": percent,
     "kpi_value": kpi_value,
     "compact": compact,
+    "state_word": state_word,
+    "state_help": state_help,
+    "field_value": field_value,
 }

@@ -84,7 +84,8 @@ def read_filter(params: Mapping[str, Any], principal: Principal) -> QueueFilter:
     team = one("team")
     if "team" not in params:
         team = principal.team if principal.team and principal.role != ADMIN else ALL
-    statuses = tuple(s for s in many("status") if s in STATUSES)
+    asked = [LIVE if s == "live" else (s,) for s in many("status")]
+    statuses = tuple(dict.fromkeys(s for group in asked for s in group if s in STATUSES))
     return QueueFilter(
         types=many("type"),
         team=team,

@@ -14,7 +14,10 @@ from markupsafe import Markup
 from unsnag.api.deps import Services
 from unsnag.api.v1 import _dead
 from unsnag.errors import ContractViolation, UnsnagError
+from unsnag.intel import kpi
+from unsnag.intel.kpi import Period
 from unsnag.intel.report import AGE_BUCKETS, MAP_OBJECT, PARETOS
+from unsnag.runtime import wall_clock
 from unsnag.web import charts
 from unsnag.web.casepage import system_of
 from unsnag.web.format import instant
@@ -55,13 +58,43 @@ def _day(text: str, name: str) -> datetime | None:
     return moment
 
 
+DEFAULT_DAYS = 30
+
+
+def report_period(svc: Services, f: ReportFilter) -> Period:
+    """The period asked for; without an end, up to now on the runtime's clock (simulated
+    in the demo), so the open backlog and its ages are measured now and not at the end of
+    the last day of data; without a start, the last 30 days with data."""
+    start, end = _day(f.start, "from"), _day(f.end, "to")
+    if end is None:
+        covered = kpi.data_period(svc.analytics.frames())
+        end = svc.runtime.clock()
+        if start is None:
+            start = max(covered.start, min(end, covered.end) - timedelta(days=DEFAULT_DAYS))
+        if end <= start:  # a clock before the data (or a start in the future)
+            end = max(covered.end, start + timedelta(days=1))
+    return svc.analytics.period(start, end)
+
+
+def _complete(day: str, period: Period, covered_end: datetime) -> str:
+    """``full``, ``partial`` (the period ends inside the day: today, still going) or
+    ``empty`` (after the last data)."""
+    start = instant(day) or period.start
+    if start >= covered_end:
+        return "empty"
+    return "partial" if start + timedelta(days=1) > period.end else "full"
+
+
 def overview_page(svc: Services, f: ReportFilter) -> dict[str, Any]:
     """The overview's numbers and charts for the period and filters."""
-    period = svc.analytics.period(_day(f.start, "from"), _day(f.end, "to"))
+    period = report_period(svc, f)
     data = svc.analytics.overview(period, f.filters())
     units = {d["name"]: d for d in data["definitions"]}
     values = data["kpis"]
-    trend = data["trend"]
+    covered = kpi.data_period(svc.analytics.frames())
+    kinds = [(row, _complete(row["day"], period, covered.end)) for row in data["trend"]]
+    trend = [row for row, kind in kinds if kind == "full"]
+    partial = next((row for row, kind in kinds if kind == "partial"), None)
     days = [row["day"][5:] for row in trend]
     ages = [
         (units[n]["title"].replace("open backlog aged ", ""), float(values.get(n) or 0))
@@ -96,6 +129,7 @@ def overview_page(svc: Services, f: ReportFilter) -> dict[str, Any]:
         "paretos": paretos,
         "incidents": data["incidents"]["incidents"],
         "trend": trend,
+        "partial": partial,
         "trend_chart": charts.lines(
             days,
             [
@@ -123,7 +157,7 @@ def process_map_svg(svc: Services, f: ReportFilter) -> Markup:
     """The order process map (directly-follows graph) as inline SVG."""
     from unsnag.intel.svg import render_dfg
 
-    period = svc.analytics.period(_day(f.start, "from"), _day(f.end, "to"))
+    period = report_period(svc, f)
     graphs = svc.analytics.process_map(period).get("graphs") or {}
     graph = graphs.get(MAP_OBJECT)
     if not graph or not graph.get("activities"):
@@ -134,9 +168,27 @@ def process_map_svg(svc: Services, f: ReportFilter) -> Markup:
 
 
 def _hours(since: datetime, now: datetime) -> list[datetime]:
+    """The UTC hours from the one ``since`` falls in to the one before ``now`` (the one
+    ``now`` falls in too, unless it has only just begun)."""
     first = since.replace(minute=0, second=0, microsecond=0)
-    count = int((now - first).total_seconds() // 3600) + 1
-    return [first + timedelta(hours=h) for h in range(count)]
+    count = -int(-(now - first).total_seconds() // 3600)
+    return [first + timedelta(hours=h) for h in range(max(1, count))]
+
+
+SYSTEM_COLOURS = {
+    "erp": "#1f5fa8",
+    "wms": "#15803d",
+    "tms": "#7e22ce",
+    "carrier": "#c2410c",
+    "finance": "#a16207",
+    "edi": "#0e7490",
+    "crm": "#be185d",
+    "ecommerce": "#9d174d",
+    "portal": "#db2777",
+    "unsnag": "#111827",
+}
+"""The timeline's colour per system (app.css ``.src-*``), so a system looks the same on
+every page."""
 
 
 def integrations_page(
@@ -144,28 +196,36 @@ def integrations_page(
 ) -> dict[str, Any]:
     """Events per system per hour, refusals per origin, and one page of dead letters."""
     store = svc.runtime.store
-    now = datetime.now(UTC)  # the store stamps received_at with the wall clock
+    # Events by the hour they say they happened, before the runtime's clock: a replayed or
+    # simulated history (the demo) lands on its own hours, in step with the other pages.
+    now = svc.runtime.clock()
     since = now - timedelta(hours=hours)
     slots = _hours(since, now)
     labels = [slot.strftime("%H:00") for slot in slots]
     per_system: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(slots))
     per_source: dict[str, int] = defaultdict(int)
     index = {slot: i for i, slot in enumerate(slots)}
-    for source, hour, count in store.event_counts(since):
+    for source, hour, count in store.event_counts(since, now, by="time"):
         per_source[source] += count
         slot = index.get(instant(hour) or now)
         if slot is not None:
             system = system_of(source)
             per_system[source if system == "other" else system][slot] += count
+    received_since = datetime.now(UTC) - timedelta(hours=hours)  # refusals: wall clock
     refused = [
         {"origin": origin or "—", "hour": hour, "count": count}
-        for origin, hour, count in store.dead_letter_counts(since)
+        for origin, hour, count in store.dead_letter_counts(received_since)
     ]
     letters = store.list_dead_letters(limit=51, after_id=after_id, replayed=replayed)
     return {
         "hours": hours,
+        "now": now,
+        "clock_simulated": svc.runtime.clock is not wall_clock,
         "events_chart": charts.stacked(
-            labels, sorted(per_system.items()), f"events received per hour, last {hours} h"
+            labels,
+            sorted(per_system.items()),
+            f"events per hour of event time, the {hours} h before {now:%Y-%m-%d %H:%M} UTC",
+            colours=SYSTEM_COLOURS,
         ),
         "sources": sorted(per_source.items(), key=lambda kv: -kv[1]),
         "refused": refused,

@@ -30,7 +30,7 @@ from unsnag.web.site import STATIC, Refused, SignInRequired, Site, safe_next
 router = APIRouter(include_in_schema=False)
 
 
-def _site(request: Request) -> Site:
+async def _site(request: Request) -> Site:
     site: Site = request.app.state.unsnag_web
     return site
 
@@ -38,11 +38,11 @@ def _site(request: Request) -> Site:
 SiteDep = Annotated[Site, Depends(_site)]
 
 
-def _reader(request: Request, site: SiteDep) -> sess.Session:
+async def _reader(request: Request, site: SiteDep) -> sess.Session:
     return site.require(request, READ)
 
 
-def _anyone(request: Request, site: SiteDep) -> sess.Session:
+async def _anyone(request: Request, site: SiteDep) -> sess.Session:
     return site.require(request, None)
 
 
