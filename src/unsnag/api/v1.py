@@ -586,7 +586,8 @@ MAX_ID = 2**63 - 1
 DeadLetterId = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 
-def _dead(row: StoredDeadLetter) -> dict[str, Any]:
+def dead_letter_doc(row: StoredDeadLetter) -> dict[str, Any]:
+    """A dead letter as the API and the dashboard show it."""
     return {
         "id": row.id,
         "received_at": row.received_at.isoformat(),
@@ -614,7 +615,7 @@ def dead_letters(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "items": [_dead(r) for r in rows],
+        "items": [dead_letter_doc(r) for r in rows],
         "total": store.dead_letter_count(),
         "next_cursor": str(rows[-1].id) if more and rows else None,
     }
@@ -622,12 +623,13 @@ def dead_letters(
 
 @router.get("/dead-letters/{dead_letter_id}", summary="One dead letter")
 def dead_letter(dead_letter_id: DeadLetterId, svc: Svc, caller: Anyone) -> dict[str, Any]:
-    return _dead(svc.runtime.store.get_dead_letter(dead_letter_id))
+    return dead_letter_doc(svc.runtime.store.get_dead_letter(dead_letter_id))
 
 
 @router.post(
     "/dead-letters/{dead_letter_id}/replay",
     response_model=ReplayResult,
+    response_model_exclude_none=True,  # like the results of POST /v1/events
     summary="Fix and replay a dead letter",
 )
 def replay_dead_letter(

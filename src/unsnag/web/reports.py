@@ -12,7 +12,7 @@ import orjson
 from markupsafe import Markup
 
 from unsnag.api.deps import Services
-from unsnag.api.v1 import _dead
+from unsnag.api.v1 import dead_letter_doc
 from unsnag.errors import ContractViolation, UnsnagError
 from unsnag.intel import kpi
 from unsnag.intel.kpi import Period
@@ -229,7 +229,7 @@ def integrations_page(
         ),
         "sources": sorted(per_source.items(), key=lambda kv: -kv[1]),
         "refused": refused,
-        "dead_letters": [_dead(row) for row in letters[:50]],
+        "dead_letters": [dead_letter_doc(row) for row in letters[:50]],
         "next_cursor": letters[49].id if len(letters) > 50 else None,
         "dead_total": store.dead_letter_count(),
         "replayed": replayed,
