@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="Key that signs dashboard sessions and CSRF tokens; None makes a random "
         "one at start (sessions end when the server restarts)",
     )
+    analytics_max_age_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How stale the KPIs, Paretos and overview may get while the store "
+        "changes: their frames are rebuilt from the whole log at most this often",
+    )
     metrics_public: bool = Field(
         default=True, description="Serve /metrics without a key (for a Prometheus scraper)"
     )

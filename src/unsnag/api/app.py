@@ -43,7 +43,7 @@ def create_app(
     *,
     web: bool = True,
     start_background: bool = False,
-    analytics_max_age_s: float = 15.0,
+    analytics_max_age_s: float | None = None,
 ) -> FastAPI:
     """The app over ``runtime``. ``start_background`` runs the runtime's dispatcher for
     the app's lifetime (``unsnag serve`` does; tests drive it themselves)."""
@@ -81,7 +81,10 @@ def create_app(
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         metrics=metrics,
         analytics=Analytics(
-            runtime.store, runtime.policy, lambda: runtime.changes, analytics_max_age_s
+            runtime.store,
+            runtime.policy,
+            lambda: runtime.changes,
+            settings.analytics_max_age_s if analytics_max_age_s is None else analytics_max_age_s,
         ),
     )
     app.state.unsnag = svc
