@@ -3,6 +3,7 @@ API calls the tests use to choose their cases, and the screenshots for docs/img/
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -60,6 +61,18 @@ class DemoServer:
         got = httpx.get(self.base_url + path, headers=headers, params=params, timeout=30)
         got.raise_for_status()
         return got.json()
+
+    def send_event(self, event: dict[str, Any]) -> httpx.Response:
+        """POST one CloudEvent to /v1/events as the demo's admin."""
+        return httpx.post(
+            self.base_url + "/v1/events",
+            content=json.dumps(event),
+            headers={
+                "Authorization": f"Bearer {self.key}",
+                "Content-Type": "application/cloudevents+json",
+            },
+            timeout=30,
+        )
 
     def create_key(self, role: str, *extra: str) -> str:
         """A new key made with the CLI against the demo's store while it serves."""
@@ -185,3 +198,24 @@ def shoot(page: Any, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=full_page,
                     animations="disabled")  # fmt: skip
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def sign_in(page: Any, key: str) -> None:
+    """Sign in through the form with ``key``; on the queue afterwards."""
+    page.goto("/login")
+    page.fill("input#key", key)
+    page.click("button#sign-in")
+    page.wait_for_url("**/queue**")

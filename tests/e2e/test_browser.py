@@ -14,16 +14,17 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from browser_helpers import (
     CHROMIUM,
     VIEWPORT,
     DemoServer,
     Pick,
+    chromium,
     demo_server,
     pick_approval,
     shoot,
+    sign_in,
 )
 
 pytestmark = [
@@ -54,10 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Watched:
@@ -86,13 +85,6 @@ def page(browser: Any, server: DemoServer) -> Iterator[Any]:
     context.close()
     assert watched.errors == [], f"script errors on the page: {watched.errors}"
     assert watched.remote == [], f"requests off the box: {watched.remote}"
-
-
-def sign_in(page: Any, key: str) -> None:
-    page.goto("/login")
-    page.fill("input#key", key)
-    page.click("button#sign-in")
-    page.wait_for_url("**/queue**")
 
 
 SENT = 'ol#timeline > li[data-type="action.delivered"][data-source="unsnag"]'
@@ -287,15 +279,7 @@ def refused_then_fixed(server: DemoServer) -> dict[str, Any]:
     original = next(e for e in timeline if e["type"].endswith(".upserted"))
     fixed = {**original, "specversion": "1.0", "id": f"e2e-{time.time_ns()}"}
     broken = {k: v for k, v in fixed.items() if k != "type"}
-    sent = httpx.post(
-        server.base_url + "/v1/events",
-        content=json.dumps(broken),
-        headers={
-            "Authorization": f"Bearer {server.key}",
-            "Content-Type": "application/cloudevents+json",
-        },
-        timeout=30,
-    )
+    sent = server.send_event(broken)
     assert sent.status_code == 200, sent.text
     assert sent.json()["refused"] == 1, sent.text
     return fixed
