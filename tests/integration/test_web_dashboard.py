@@ -308,3 +308,16 @@ def test_the_footer_mentions_live_refresh_only_where_something_refreshes(world):
     client = world.client("admin")
     assert "live refresh" in client.get("/queue").text
     assert "live refresh" not in client.get("/integrations").text
+
+
+def test_a_browser_gets_an_html_page_for_a_missing_page_and_clients_a_problem(world):
+    client = world.client()
+    page = client.get("/nosuch", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/nosuch" in page.text and "<html" in page.text.lower()
+    api = client.get("/v1/nosuch", headers={"Accept": "text/html"})
+    assert api.headers["content-type"] == "application/problem+json"
+    plain = client.get("/nosuch")
+    assert plain.status_code == 404
+    assert plain.headers["content-type"] == "application/problem+json"

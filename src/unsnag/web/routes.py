@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -278,3 +279,18 @@ def install(app: FastAPI, svc: Services) -> None:
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(Refused, refused)
     app.include_router(router)
+
+    # A browser asking for a page that is not there gets an HTML page, not the API's
+    # problem+json (which stays the answer under /v1 and for every non-browser client).
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if wants_html and exc.status_code == 404 and not request.url.path.startswith("/v1"):
+            return await run_in_threadpool(
+                site.error_page, request, 404, f"There is no page at {request.url.path}."
+            )
+        return await api_handler(request, exc)  # type: ignore[no-any-return, misc]
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
