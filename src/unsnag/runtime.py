@@ -9,7 +9,7 @@ lists, KPIs) do not take the lock.
 
 A background thread dispatches the outbox through the policy's connectors and
 checkpoints the engine now and then, so a restart replays only the log's tail.
-``changes`` counts every change, for live views that poll or stream.
+``changes`` counts every change (the analytics cache reads it to know when to rebuild).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from unsnag.casework import run_command
 from unsnag.connectors.base import Connector
@@ -89,7 +91,6 @@ class Runtime:
         self.clock = clock
         self.extra = frozenset(policy.systems)
         self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)
         self.changes = 0
         self.started_at = wall_clock()
         self.session = IngestSession(store, policy)
@@ -114,7 +115,9 @@ class Runtime:
         Group commit: requests that arrive while the engine is busy queue up, and the
         next thread to take the lock runs them all as one batch — one store transaction
         for many small requests — handing each its own verdicts."""
-        parsed = list(parse_items(iter(items), self.extra))
+        return self._ingest_parsed(list(parse_items(iter(items), self.extra)))
+
+    def _ingest_parsed(self, parsed: list[Event | Refused]) -> list[Verdict]:
         ticket = _Ticket(parsed)
         with self._queue_lock:
             self._queue.append(ticket)
@@ -155,8 +158,6 @@ class Runtime:
     def replay_dead_letter(self, raw: Any, origin: str) -> Verdict:
         """Run a (fixed) dead letter through the inbound path again. A still-bad one is
         refused without a second dead letter (the first is still there)."""
-        import orjson
-
         text = raw if isinstance(raw, bytes) else str(raw).encode()
         try:
             decoded: Any = orjson.loads(text)
@@ -165,7 +166,7 @@ class Runtime:
         item = next(parse_items(iter([(origin, -1, text, decoded)]), self.extra))
         if isinstance(item, Refused):
             return Verdict(0, "refused", reason=item.reason, field=item.field)
-        return self.ingest([(origin, -1, text, decoded)])[0]
+        return self._ingest_parsed([item])[0]
 
     # --- people ------------------------------------------------------------------------
 
@@ -256,19 +257,10 @@ class Runtime:
 
     def _bump(self) -> None:
         self.changes += 1
-        self.changed.notify_all()
-
-    def wait_for_change(self, since: int, timeout_s: float) -> int:
-        """Block until ``changes`` passes ``since`` or the timeout; the new count."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.changes != since, timeout=timeout_s)
-            return self.changes
 
 
 def event_items(documents: Sequence[Any], origin: str) -> list[Item]:
     """Decoded JSON documents (one per event) as inbound items for :meth:`Runtime.ingest`."""
-    import orjson
-
     return [(origin, index, orjson.dumps(doc), doc) for index, doc in enumerate(documents)]
 
 

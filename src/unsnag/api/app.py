@@ -22,7 +22,6 @@ from unsnag.api.analytics import Analytics
 from unsnag.api.auth import KeyRing, OidcVerifier
 from unsnag.api.deps import Services, authenticate
 from unsnag.api.edge import EdgeMiddleware, LiveCollector, Metrics, RateLimiter
-from unsnag.api.problems import ApiProblem
 from unsnag.api.v1 import router
 from unsnag.runtime import Runtime
 from unsnag.settings import Settings
@@ -150,5 +149,3 @@ def _ops(app: FastAPI, svc: Services) -> None:
         if not svc.settings.metrics_public:
             await authenticate(request, svc)
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    _ = ApiProblem

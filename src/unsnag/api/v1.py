@@ -421,14 +421,7 @@ def work(svc: Svc, caller: Principal, command: str, case_id: str, **fields: Any)
         raise Forbidden(reason)
     try:
         after = svc.runtime.command(command, case_id, caller.actor, caller.role, **fields)
-    except NotFound as exc:
-        if command in ("case.approved", "case.rejected") and fields.get("approval_id") is None:
-            # the case exists (checked above): nothing to decide is a conflict, not a 404
-            svc.metrics.commands.labels(command, "conflict").inc()
-            raise Conflict(str(exc)) from None
-        svc.metrics.commands.labels(command, "notfound").inc()
-        raise
-    except (Forbidden, ContractViolation, Conflict) as exc:
+    except (NotFound, Forbidden, ContractViolation, Conflict) as exc:
         svc.metrics.commands.labels(command, type(exc).__name__.lower()).inc()
         raise
     except Exception:

@@ -211,18 +211,7 @@ class Store(Closing):
         return _dead_letter(row)
 
     def mark_dead_letter_replayed(self, id: int, at: datetime) -> None:
-        c = t.dead_letters.c
-        change = (
-            update(t.dead_letters)
-            .where(c.id == id, c.replayed_at.is_(None))
-            .values(replayed_at=utc(at))
-        )
-        with self._transaction("marking a dead letter replayed") as connection:
-            if connection.execute(change).rowcount:
-                return
-            known = connection.execute(select(c.id).where(c.id == id)).first()
-        if known is None:
-            raise NotFound(f"no dead letter {id!r}")
+        self._stamp_once(t.dead_letters, id, "replayed_at", at, "dead letter")
 
     def dead_letter_counts(self, since: datetime) -> list[tuple[str | None, datetime, int]]:
         """Bucketed in SQL (``strftime`` on SQLite, ``date_trunc`` of the UTC time on
@@ -549,18 +538,19 @@ class Store(Closing):
             return [_api_key(row) for row in connection.execute(query).mappings()]
 
     def revoke_api_key(self, key_id: str, at: datetime) -> None:
-        c = t.api_keys.c
-        change = (
-            update(t.api_keys)
-            .where(c.id == key_id, c.revoked_at.is_(None))
-            .values(revoked_at=utc(at))
-        )
-        with self._transaction("revoking an API key") as connection:
+        self._stamp_once(t.api_keys, key_id, "revoked_at", at, "API key")
+
+    def _stamp_once(self, table: Any, id: Any, column: str, at: datetime, what: str) -> None:
+        """Set ``column`` of the row ``id`` to ``at`` unless it is set already (the first
+        time stays); :class:`NotFound` if there is no such row."""
+        c = table.c
+        change = update(table).where(c.id == id, c[column].is_(None)).values({column: utc(at)})
+        with self._transaction(f"stamping {what} {column}") as connection:
             if connection.execute(change).rowcount:
                 return
-            known = connection.execute(select(c.id).where(c.id == key_id)).first()
+            known = connection.execute(select(c.id).where(c.id == id)).first()
         if known is None:
-            raise NotFound(f"no API key {key_id!r}")
+            raise NotFound(f"no {what} {id!r}")
 
     def get_idempotent(self, scope: str, key: str) -> IdempotentResponse | None:
         c = t.idempotency.c
@@ -585,8 +575,7 @@ class Store(Closing):
         self, since: datetime, until: datetime | None = None, by: str = "received_at"
     ) -> list[tuple[str, datetime, int]]:
         """Bucketed in SQL (``strftime`` on SQLite, ``date_trunc`` of the UTC time on
-        PostgreSQL), so only the counts travel; ``received_at`` has an index, ``time``
-        is scanned."""
+        PostgreSQL), so only the counts travel; both clocks are indexed."""
         if by not in EVENT_CLOCKS:
             raise ValueError(f"cannot count events by {by!r}; use one of {', '.join(EVENT_CLOCKS)}")
         c = t.events.c
